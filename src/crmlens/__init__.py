@@ -1,0 +1,3 @@
+"""crmlens: local-first customer intelligence."""
+
+__version__ = "0.1.0"
