@@ -135,12 +135,8 @@ class DuckDBEngine(Engine):
         return [r[0] for r in rows]
 
     def columns(self, table: str) -> list[str]:
-        rows = self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "AND table_catalog = current_database() ORDER BY ordinal_position",
-            [table],
-        ).fetchall()
-        return [r[0] for r in rows]
+        with self._lock:
+            return [r[0] for r in self.con.execute(f'DESCRIBE "{table}"').fetchall()]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

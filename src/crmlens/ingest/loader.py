@@ -1,0 +1,291 @@
+"""Load sources into the canonical tables: one transaction per input, nothing lost, all reconciled.
+
+For each input the loader stages the raw text, cleans it with SQL rules, splits good rows from
+bad ones, upserts the good rows on the table's natural key, quarantines the bad ones with their
+reason, row and raw values, and writes ``ingest_log`` — all in one transaction, checked against
+``rows_in = rows_loaded + rows_quarantined`` before it commits. Re-loading a file already loaded
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from crmlens.config import FILE_KINDS, ProjectConfig, SourceConfig
+from crmlens.engine.duckdb import DuckDBEngine
+from crmlens.exceptions import SourceError, ValidationError
+from crmlens.ingest import files, sql
+from crmlens.ingest.mapping import resolve
+from crmlens.ingest.quality import CleanOptions, column_rule, lit, q, register_functions
+from crmlens.schema import DERIVED_DDL, LOAD_ORDER, TABLES, Table
+
+# Reference checks: a value must exist in another table (when that table has rows).
+REFERENCES = {("orders", "product_id"): ("products", "product_id")}
+
+
+@dataclass
+class LoadResult:
+    source: str
+    entity: str
+    file: str
+    load_id: str
+    status: str  # loaded | unchanged
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    watermark: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def ensure_schema(engine: DuckDBEngine) -> None:
+    """Create every canonical table that does not exist yet."""
+    for table in TABLES.values():
+        engine.execute(table.ddl())
+    for ddl in DERIVED_DDL.values():
+        engine.execute(ddl)
+
+
+class Loader:
+    """Loads a project's sources into its warehouse."""
+
+    def __init__(self, engine: DuckDBEngine, config: ProjectConfig, base: Path) -> None:
+        self.engine = engine
+        self.config = config
+        self.base = base
+        ensure_schema(engine)
+        register_functions(engine, config.default_region)
+        engine.execute("SET enable_progress_bar = false")
+
+    def plan(self) -> list[SourceConfig]:
+        """Sources in load order: referenced tables (products, customers) first."""
+        return sorted(self.config.sources, key=lambda s: LOAD_ORDER.index(s.entity))
+
+    def load_all(self, on_input: Callable[[LoadResult], None] | None = None) -> list[LoadResult]:
+        results = []
+        for source in self.plan():
+            for result in self.load_source(source):
+                results.append(result)
+                if on_input:
+                    on_input(result)
+        return results
+
+    def load_source(self, source: SourceConfig) -> list[LoadResult]:
+        if source.kind in FILE_KINDS:
+            return [self._load(source, files.read_spec(self.engine, source, path)) for path in files.expand(source, self.base)]
+        watermark = self._last_watermark(source) if source.incremental else None
+        return [self._load(source, sql.read_spec(self.engine, source, self.base, watermark))]
+
+    def _last_watermark(self, source: SourceConfig) -> str | None:
+        return self.engine.query(
+            "SELECT watermark FROM ingest_log WHERE source = $s AND watermark IS NOT NULL "
+            "ORDER BY finished_at DESC LIMIT 1",
+            {"s": source.name},
+        ).scalar()
+
+    def _already_loaded(self, source: SourceConfig, fingerprint: str) -> bool:
+        n = self.engine.query(
+            "SELECT count(*) FROM ingest_log WHERE source = $s AND file_hash = $h AND status = 'loaded'",
+            {"s": source.name, "h": fingerprint},
+        ).scalar()
+        return bool(n)
+
+    def _load(self, source: SourceConfig, spec: files.ReadSpec) -> LoadResult:
+        table = TABLES[source.entity]
+        load_id = uuid.uuid4().hex[:12]
+        started = time.perf_counter()
+        result = LoadResult(source.name, table.name, spec.label, load_id, "loaded")
+        self._started = datetime.now(UTC).replace(tzinfo=None)
+        if source.kind in FILE_KINDS and self._already_loaded(source, spec.fingerprint):
+            result.status = "unchanged"
+            self._log(result, spec.fingerprint, "the same file was loaded before; nothing to do")
+            return result
+        con = self.engine.con
+        try:
+            with self.engine.transaction():
+                self._stage(source, spec, table, result)
+                self._log(result, spec.fingerprint, None)
+        except duckdb.Error as exc:
+            raise SourceError(source.name, f"{spec.label}: load failed and was rolled back: {exc}") from None
+        finally:
+            for name in ("__raw", "__clean", "__rejects"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _stage(self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult) -> None:
+        con = self.engine.con
+        con.execute(f"SET TimeZone = {lit(source.timezone or self.config.timezone)}")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
+        except duckdb.Error as exc:
+            raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
+        headers = [h for h in self.engine.columns("__raw") if h != sql.WATERMARK_COLUMN]
+        mapping, problems = resolve(headers, source.columns, table)
+        missing = [c.name for c in table.columns if c.required and c.name not in mapping.columns]
+        if missing:
+            problems.append(
+                f"required column(s) {', '.join(missing)} missing: map a header to each under "
+                f"sources ({source.name}).columns (headers: {', '.join(headers)})"
+            )
+        if problems:
+            raise ValidationError(f"source {source.name!r}: {spec.label}: " + "; ".join(problems))
+
+        rejects = self._rejects(spec)
+        # Rows keep their file order in __raw; its row ids start at an offset inside a transaction.
+        first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __raw").fetchone()[0]
+        row_number = f"r.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
+        options = CleanOptions(source.timezone or self.config.timezone, source.decimal, source.date_order,
+                               self.config.default_region)
+        values, failures, columns, softs = [], [], [], []
+        for column in table.columns:
+            header = mapping.columns.get(column.name)
+            if header is None:
+                continue
+            rule = column_rule(column, f"r.{q(header)}", options, value_ref=f"v.{q(column.name)}")
+            columns.append(column.name)
+            values.append(f"{rule.value} AS {q(column.name)}")
+            if rule.soft:
+                softs.append((column.name, header, rule.failure))
+            else:
+                failures.append((column.name, rule.failure))
+        for (entity, column_name), (ref_table, ref_column) in REFERENCES.items():
+            if entity == table.name and column_name in columns and self.engine.count(ref_table):
+                failures.append((column_name, (
+                    f"CASE WHEN v.{q(column_name)} IS NOT NULL AND v.{q(column_name)} NOT IN "
+                    f"(SELECT {q(ref_column)} FROM {q(ref_table)}) THEN "
+                    f"{lit(column_name + ': unknown ' + ref_column + ' ')} || v.{q(column_name)} END"
+                )))
+        derived = ""
+        if table.name == "orders" and "line_no" not in columns:  # lines numbered in file order within an order
+            derived = ", row_number() OVER (PARTITION BY v.order_id ORDER BY v.__rn)::INTEGER AS line_no"
+        attributes = self._attributes(mapping.unmapped, softs)
+        reason = "concat_ws('; ', " + ", ".join(f"({f})" for _, f in failures) + ")" if failures else "''"
+        first_column = "coalesce(" + ", ".join(
+            f"CASE WHEN ({f}) IS NOT NULL THEN {lit(name)} END" for name, f in failures
+        ) + ", NULL)" if failures else "NULL"
+        # The inner query cleans each value once; the outer one tests it (v.*) against its raw text (r.*).
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __clean AS
+            SELECT v.*{derived}, {attributes} AS attributes, nullif({reason}, '') AS __reason,
+                   {first_column} AS __column
+            FROM (SELECT {row_number} AS __rn, r.rowid AS __rid, {', '.join(values)}
+                  FROM __raw r {self._row_join(rejects, first_rowid)}) v JOIN __raw r ON r.rowid = v.__rid"""
+        )
+        dedup_key = [k for k in table.key if k != "source"]
+        if derived or not set(dedup_key) <= set(columns):
+            dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
+        self._mark_duplicates(dedup_key, list(columns))
+        if derived:
+            columns.append("line_no")
+        self._write(source, spec, table, columns, result, rejects)
+        if source.incremental and sql.WATERMARK_COLUMN in self.engine.columns("__raw"):
+            mark = con.execute(
+                f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __raw WHERE rowid IN "
+                "(SELECT __rid FROM __clean WHERE __reason IS NULL)"
+            ).fetchone()
+            result.watermark = mark[0] if mark and mark[0] is not None else self._last_watermark(source)
+
+    def _rejects(self, spec: files.ReadSpec) -> bool:
+        """Keep the CSV reader's rejected lines of this scan; True when there are any."""
+        if not spec.csv_rejects:
+            return False
+        self.engine.con.execute(
+            """CREATE OR REPLACE TEMP TABLE __rejects AS
+            SELECT line, column_name, error_type::VARCHAR AS error_type, error_message, csv_line
+            FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_scans)"""
+        )
+        return self.engine.count("__rejects") > 0
+
+    @staticmethod
+    def _row_join(rejects: bool, first_rowid: int) -> str:
+        if not rejects:
+            return ""
+        # Reject j (in line order) sits after d_j = line_j - 2 - j good rows; good row i has k = #{j: d_j <= i}.
+        return (
+            "ASOF LEFT JOIN (SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS d, "
+            "row_number() OVER (ORDER BY line) AS k FROM (SELECT DISTINCT line FROM __rejects)) rj "
+            f"ON r.rowid - {first_rowid} >= rj.d"
+        )
+
+    @staticmethod
+    def _attributes(unmapped: list[str], softs: list[tuple[str, str, str]]) -> str:
+        """JSON of unmapped columns and of malformed soft values (e-mail, phone), or NULL."""
+        pairs = [f"{lit(h)}, r.{q(h)}" for h in unmapped]
+        pairs += [f"{lit('_invalid_' + name)}, CASE WHEN ({failure}) IS NOT NULL THEN r.{q(header)} END"
+                  for name, header, failure in softs]
+        if not pairs:
+            return "NULL::JSON"
+        return f"json_object({', '.join(pairs)})"
+
+    def _mark_duplicates(self, key: list[str], columns: list[str]) -> None:
+        """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why."""
+        cols = ", ".join(q(c) for c in columns)
+        partition = ", ".join(f"v.{q(k)}" for k in key)
+        self.engine.con.execute(
+            f"""UPDATE __clean SET __reason = d.why, __column = {lit(key[0])} FROM (
+                SELECT __rn, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
+                    ELSE 'same key ({", ".join(key)}) as row ' || last_rn || ', which replaces it' END AS why
+                FROM (SELECT v.__rn, hash({cols}) AS h,
+                        first_value(hash({cols})) OVER w AS last_h, first_value(v.__rn) OVER w AS last_rn
+                      FROM __clean v WHERE v.__reason IS NULL
+                      WINDOW w AS (PARTITION BY {partition} ORDER BY v.__rn DESC))
+                WHERE __rn <> last_rn) d
+            WHERE __clean.__rn = d.__rn"""
+        )
+
+    def _write(self, source: SourceConfig, spec: files.ReadSpec, table: Table, columns: list[str],
+               result: LoadResult, rejects: bool) -> None:
+        con = self.engine.con
+        key = [k for k in table.key if k == "source" or k in columns]
+        target = q(table.name)
+        if key and con.execute(f"SELECT count(*) FROM {target} WHERE source = ?", [source.name]).fetchone()[0]:
+            match = " AND ".join(
+                f"t.{q(k)} = {lit(source.name)}" if k == "source" else f"t.{q(k)} IS NOT DISTINCT FROM g.{q(k)}"
+                for k in key
+            )
+            con.execute(f"DELETE FROM {target} t USING (SELECT * FROM __clean WHERE __reason IS NULL) g WHERE {match}")
+        names = ", ".join(q(c) for c in columns)
+        con.execute(
+            f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
+            f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __clean WHERE __reason IS NULL"
+        )
+        meta = f"{lit(source.name)}, {lit(table.name)}, {lit(spec.label)}"
+        con.execute(
+            f"""INSERT INTO quarantine SELECT {meta}, c.__rn, c.__column, c.__reason, to_json(r), {lit(result.load_id)},
+                timezone('UTC', now()) FROM __clean c JOIN __raw r ON r.rowid = c.__rid WHERE c.__reason IS NOT NULL"""
+        )
+        if rejects:
+            con.execute(
+                f"""INSERT INTO quarantine SELECT {meta}, line - 1, any_value(column_name),
+                    'malformed line: ' || min(error_message), to_json({{'line': any_value(csv_line)}}),
+                    {lit(result.load_id)}, timezone('UTC', now()) FROM __rejects GROUP BY line"""
+            )
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) FROM __clean"
+        ).fetchone()
+        n_rejected = con.execute("SELECT count(DISTINCT line) FROM __rejects").fetchone()[0] if rejects else 0
+        result.rows_loaded = int(counts[0])
+        result.rows_quarantined = int(counts[1]) + int(n_rejected)
+        result.rows_in = self.engine.count("__raw") + int(n_rejected)
+        if result.rows_in != result.rows_loaded + result.rows_quarantined:  # the invariant, checked before commit
+            raise ValidationError(f"{spec.label}: rows do not reconcile: {result}")
+
+    def _log(self, result: LoadResult, fingerprint: str, message: str | None) -> None:
+        self.engine.execute(
+            "INSERT INTO ingest_log VALUES ($id, $source, $entity, $file, $hash, $rin, $rl, $rq, 0, $wm, $status, "
+            "$msg, $started, timezone('UTC', now()))",
+            {"id": result.load_id, "source": result.source, "entity": result.entity, "file": result.file,
+             "hash": fingerprint, "rin": result.rows_in, "rl": result.rows_loaded, "rq": result.rows_quarantined,
+             "wm": result.watermark, "status": result.status, "msg": message,
+             "started": self._started},
+        )
