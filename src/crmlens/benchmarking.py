@@ -77,4 +77,6 @@ def bench_dir() -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise ConfigError("bench: no benchmarks folder found; run from the crmlens checkout or set CRMLENS_BENCH_DIR")
+    raise ConfigError(
+        "bench: no benchmarks folder found; run from the crmlens checkout or set CRMLENS_BENCH_DIR"
+    )

@@ -97,7 +97,9 @@ class ProjectConfig(_Strict):
         seen: set[str] = set()
         for i, source in enumerate(self.sources):
             if source.name in seen:
-                raise ValueError(f"sources[{i}].name {source.name!r} is used twice; source names must be unique")
+                raise ValueError(
+                    f"sources[{i}].name {source.name!r} is used twice; source names must be unique"
+                )
             seen.add(source.name)
         return self
 
@@ -105,7 +107,9 @@ class ProjectConfig(_Strict):
         for source in self.sources:
             if source.name == name:
                 return source
-        raise ConfigError(f"no source named {name!r}; the project has: {', '.join(s.name for s in self.sources)}")
+        raise ConfigError(
+            f"no source named {name!r}; the project has: {', '.join(s.name for s in self.sources)}"
+        )
 
 
 def _key_path(loc: tuple[Any, ...], data: Any) -> str:

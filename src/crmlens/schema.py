@@ -144,7 +144,9 @@ TABLES: dict[str, Table] = {
                 Column("channel", "VARCHAR", "category"),
                 Column("product_id", "VARCHAR", "id"),
                 Column("text", "VARCHAR", "text", required=True),
-                Column("rating", "DOUBLE", "float", check="v BETWEEN 0 AND 10", check_reason="rating out of 0-10"),
+                Column(
+                    "rating", "DOUBLE", "float", check="v BETWEEN 0 AND 10", check_reason="rating out of 0-10"
+                ),
                 Column("language", "VARCHAR", "category"),
             )
             + LINEAGE,
@@ -175,9 +177,21 @@ TABLES: dict[str, Table] = {
                 Column("customer_key", "VARCHAR", "id", required=True),
                 Column("customer_id", "BIGINT", "int"),
                 Column("ts", "TIMESTAMP", "timestamp"),
-                Column("treatment", "INTEGER", "int", required=True, check="v IN (0, 1)",
-                       check_reason="treatment must be 0 or 1"),
-                Column("responded", "INTEGER", "int", check="v IN (0, 1)", check_reason="responded must be 0 or 1"),
+                Column(
+                    "treatment",
+                    "INTEGER",
+                    "int",
+                    required=True,
+                    check="v IN (0, 1)",
+                    check_reason="treatment must be 0 or 1",
+                ),
+                Column(
+                    "responded",
+                    "INTEGER",
+                    "int",
+                    check="v IN (0, 1)",
+                    check_reason="responded must be 0 or 1",
+                ),
                 Column("revenue", "DOUBLE", "money"),
             )
             + LINEAGE,
@@ -189,7 +203,13 @@ TABLES: dict[str, Table] = {
                 Column("lead_id", "VARCHAR", "id", required=True),
                 Column("ts", "TIMESTAMP", "timestamp"),
                 Column("lead_source", "VARCHAR", "category"),
-                Column("converted", "INTEGER", "int", check="v IN (0, 1)", check_reason="converted must be 0 or 1"),
+                Column(
+                    "converted",
+                    "INTEGER",
+                    "int",
+                    check="v IN (0, 1)",
+                    check_reason="converted must be 0 or 1",
+                ),
             )
             + LINEAGE,
             key=("source", "lead_id"),
@@ -248,7 +268,16 @@ DERIVED_DDL: dict[str, str] = {
 }
 
 # Load order: referenced tables first, so reference checks (unknown product) see them.
-LOAD_ORDER = ["products", "source_customers", "orders", "events", "feedback", "tickets", "campaign_contacts", "leads"]
+LOAD_ORDER = [
+    "products",
+    "source_customers",
+    "orders",
+    "events",
+    "feedback",
+    "tickets",
+    "campaign_contacts",
+    "leads",
+]
 
 
 def resolve_entity(name: str) -> Table:

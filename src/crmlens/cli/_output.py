@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 console = Console()
@@ -79,7 +86,9 @@ def rows_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> T
     return table
 
 
-def emit(payload: Mapping[str, Any], as_json: bool, tables: Iterable[tuple[str, Sequence[Mapping[str, Any]]]] = ()) -> None:
+def emit(
+    payload: Mapping[str, Any], as_json: bool, tables: Iterable[tuple[str, Sequence[Mapping[str, Any]]]] = ()
+) -> None:
     """Print the command's result: the JSON object, or the given tables for people."""
     if as_json:
         print_json(payload)

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     def bench(
         name: str = typer.Argument(..., help="Benchmark name: a script benchmarks/NAME.py."),
         rows: int = typer.Option(None, "--rows", help="Data size, for benchmarks that scale (e.g. 1000000)."),
-        engine: str = typer.Option("duckdb", "--engine", help="duckdb or spark, where the benchmark has both."),
+        engine: str = typer.Option(
+            "duckdb", "--engine", help="duckdb or spark, where the benchmark has both."
+        ),
         seed: int = typer.Option(0, "--seed"),
         quick: bool = typer.Option(False, "--quick", help="Smaller data, for a smoke run."),
         json_file: Path = typer.Option(None, "--json", help="Also write the result as JSON to this file."),

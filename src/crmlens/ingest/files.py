@@ -23,13 +23,34 @@ from crmlens.ingest.quality import lit
 _SAMPLE_BYTES = 1 << 20
 # charset-normalizer names -> DuckDB read_csv encodings (the encodings extension adds the CJK ones)
 _ENCODING_NAMES = {
-    "utf_8": "utf-8", "ascii": "utf-8", "gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030",
-    "hz": "gb18030", "big5": "big5", "big5hkscs": "big5", "cp950": "big5", "latin_1": "latin-1",
-    "cp1252": "latin-1", "iso8859_15": "latin-1", "utf_16": "utf-16", "utf_16_le": "utf-16",
+    "utf_8": "utf-8",
+    "ascii": "utf-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb18030": "gb18030",
+    "hz": "gb18030",
+    "big5": "big5",
+    "big5hkscs": "big5",
+    "cp950": "big5",
+    "latin_1": "latin-1",
+    "cp1252": "latin-1",
+    "iso8859_15": "latin-1",
+    "utf_16": "utf-16",
+    "utf_16_le": "utf-16",
 }
-_USER_ENCODINGS = {"utf8": "utf-8", "utf-8-sig": "utf-8", "gbk": "gb18030", "gb2312": "gb18030",
-                   "cp936": "gb18030", "iso-8859-1": "latin-1", "latin1": "latin-1", "cp1252": "latin-1",
-                   "windows-1252": "latin-1", "big5-hkscs": "big5", "cp950": "big5"}
+_USER_ENCODINGS = {
+    "utf8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "cp936": "gb18030",
+    "iso-8859-1": "latin-1",
+    "latin1": "latin-1",
+    "cp1252": "latin-1",
+    "windows-1252": "latin-1",
+    "big5-hkscs": "big5",
+    "cp950": "big5",
+}
 
 
 @dataclass(frozen=True)
@@ -79,10 +100,14 @@ def detect_encoding(path: Path, source_name: str = "?") -> str:
             return "utf-8"
     best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
     if best is None:
-        raise SourceError(source_name, f"{path}: unreadable encoding; set 'encoding' (e.g. gb18030, big5, latin-1)")
+        raise SourceError(
+            source_name, f"{path}: unreadable encoding; set 'encoding' (e.g. gb18030, big5, latin-1)"
+        )
     name = _ENCODING_NAMES.get(best.encoding)
     if name is None:
-        raise SourceError(source_name, f"{path}: encoding {best.encoding} is not supported; convert it to UTF-8")
+        raise SourceError(
+            source_name, f"{path}: encoding {best.encoding} is not supported; convert it to UTF-8"
+        )
     return name
 
 
@@ -103,8 +128,14 @@ def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path) -> ReadSpe
         if encoding not in ("utf-8", "latin-1", "utf-16"):
             engine.load_extension("encodings")
         delim = "\\t" if kind == "tsv" else source.delimiter
-        options = [f"encoding={lit(encoding)}", "all_varchar=true", "header=true", "store_rejects=true",
-                   "strict_mode=true", "null_padding=false"]
+        options = [
+            f"encoding={lit(encoding)}",
+            "all_varchar=true",
+            "header=true",
+            "store_rejects=true",
+            "strict_mode=true",
+            "null_padding=false",
+        ]
         if delim:
             options.append(f"delim={lit(delim)}")
         sql = f"read_csv({p}, {', '.join(options)})"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -81,7 +81,10 @@ class Loader:
 
     def load_source(self, source: SourceConfig) -> list[LoadResult]:
         if source.kind in FILE_KINDS:
-            return [self._load(source, files.read_spec(self.engine, source, path)) for path in files.expand(source, self.base)]
+            return [
+                self._load(source, files.read_spec(self.engine, source, path))
+                for path in files.expand(source, self.base)
+            ]
         watermark = self._last_watermark(source) if source.incremental else None
         return [self._load(source, sql.read_spec(self.engine, source, self.base, watermark))]
 
@@ -144,8 +147,12 @@ class Loader:
         # Rows keep their file order in __raw; its row ids start at an offset inside a transaction.
         first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __raw").fetchone()[0]
         row_number = f"r.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
-        options = CleanOptions(source.timezone or self.config.timezone, source.decimal, source.date_order,
-                               self.config.default_region)
+        options = CleanOptions(
+            source.timezone or self.config.timezone,
+            source.decimal,
+            source.date_order,
+            self.config.default_region,
+        )
         values, failures, columns, softs = [], [], [], []
         for column in table.columns:
             header = mapping.columns.get(column.name)
@@ -160,25 +167,36 @@ class Loader:
                 failures.append((column.name, rule.failure))
         for (entity, column_name), (ref_table, ref_column) in REFERENCES.items():
             if entity == table.name and column_name in columns and self.engine.count(ref_table):
-                failures.append((column_name, (
-                    f"CASE WHEN v.{q(column_name)} IS NOT NULL AND v.{q(column_name)} NOT IN "
-                    f"(SELECT {q(ref_column)} FROM {q(ref_table)}) THEN "
-                    f"{lit(column_name + ': unknown ' + ref_column + ' ')} || v.{q(column_name)} END"
-                )))
+                failures.append(
+                    (
+                        column_name,
+                        (
+                            f"CASE WHEN v.{q(column_name)} IS NOT NULL AND v.{q(column_name)} NOT IN "
+                            f"(SELECT {q(ref_column)} FROM {q(ref_table)}) THEN "
+                            f"{lit(column_name + ': unknown ' + ref_column + ' ')} || v.{q(column_name)} END"
+                        ),
+                    )
+                )
         derived = ""
-        if table.name == "orders" and "line_no" not in columns:  # lines numbered in file order within an order
+        if (
+            table.name == "orders" and "line_no" not in columns
+        ):  # lines numbered in file order within an order
             derived = ", row_number() OVER (PARTITION BY v.order_id ORDER BY v.__rn)::INTEGER AS line_no"
         attributes = self._attributes(mapping.unmapped, softs)
         reason = "concat_ws('; ', " + ", ".join(f"({f})" for _, f in failures) + ")" if failures else "''"
-        first_column = "coalesce(" + ", ".join(
-            f"CASE WHEN ({f}) IS NOT NULL THEN {lit(name)} END" for name, f in failures
-        ) + ", NULL)" if failures else "NULL"
+        first_column = (
+            "coalesce("
+            + ", ".join(f"CASE WHEN ({f}) IS NOT NULL THEN {lit(name)} END" for name, f in failures)
+            + ", NULL)"
+            if failures
+            else "NULL"
+        )
         # The inner query cleans each value once; the outer one tests it (v.*) against its raw text (r.*).
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __clean AS
             SELECT v.*{derived}, {attributes} AS attributes, nullif({reason}, '') AS __reason,
                    {first_column} AS __column
-            FROM (SELECT {row_number} AS __rn, r.rowid AS __rid, {', '.join(values)}
+            FROM (SELECT {row_number} AS __rn, r.rowid AS __rid, {", ".join(values)}
                   FROM __raw r {self._row_join(rejects, first_rowid)}) v JOIN __raw r ON r.rowid = v.__rid"""
         )
         dedup_key = [k for k in table.key if k != "source"]
@@ -221,8 +239,10 @@ class Loader:
     def _attributes(unmapped: list[str], softs: list[tuple[str, str, str]]) -> str:
         """JSON of unmapped columns and of malformed soft values (e-mail, phone), or NULL."""
         pairs = [f"{lit(h)}, r.{q(h)}" for h in unmapped]
-        pairs += [f"{lit('_invalid_' + name)}, CASE WHEN ({failure}) IS NOT NULL THEN r.{q(header)} END"
-                  for name, header, failure in softs]
+        pairs += [
+            f"{lit('_invalid_' + name)}, CASE WHEN ({failure}) IS NOT NULL THEN r.{q(header)} END"
+            for name, header, failure in softs
+        ]
         if not pairs:
             return "NULL::JSON"
         return f"json_object({', '.join(pairs)})"
@@ -243,17 +263,31 @@ class Loader:
             WHERE __clean.__rn = d.__rn"""
         )
 
-    def _write(self, source: SourceConfig, spec: files.ReadSpec, table: Table, columns: list[str],
-               result: LoadResult, rejects: bool) -> None:
+    def _write(
+        self,
+        source: SourceConfig,
+        spec: files.ReadSpec,
+        table: Table,
+        columns: list[str],
+        result: LoadResult,
+        rejects: bool,
+    ) -> None:
         con = self.engine.con
         key = [k for k in table.key if k == "source" or k in columns]
         target = q(table.name)
-        if key and con.execute(f"SELECT count(*) FROM {target} WHERE source = ?", [source.name]).fetchone()[0]:
+        if (
+            key
+            and con.execute(f"SELECT count(*) FROM {target} WHERE source = ?", [source.name]).fetchone()[0]
+        ):
             match = " AND ".join(
-                f"t.{q(k)} = {lit(source.name)}" if k == "source" else f"t.{q(k)} IS NOT DISTINCT FROM g.{q(k)}"
+                f"t.{q(k)} = {lit(source.name)}"
+                if k == "source"
+                else f"t.{q(k)} IS NOT DISTINCT FROM g.{q(k)}"
                 for k in key
             )
-            con.execute(f"DELETE FROM {target} t USING (SELECT * FROM __clean WHERE __reason IS NULL) g WHERE {match}")
+            con.execute(
+                f"DELETE FROM {target} t USING (SELECT * FROM __clean WHERE __reason IS NULL) g WHERE {match}"
+            )
         names = ", ".join(q(c) for c in columns)
         con.execute(
             f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
@@ -277,15 +311,27 @@ class Loader:
         result.rows_loaded = int(counts[0])
         result.rows_quarantined = int(counts[1]) + int(n_rejected)
         result.rows_in = self.engine.count("__raw") + int(n_rejected)
-        if result.rows_in != result.rows_loaded + result.rows_quarantined:  # the invariant, checked before commit
+        if (
+            result.rows_in != result.rows_loaded + result.rows_quarantined
+        ):  # the invariant, checked before commit
             raise ValidationError(f"{spec.label}: rows do not reconcile: {result}")
 
     def _log(self, result: LoadResult, fingerprint: str, message: str | None) -> None:
         self.engine.execute(
             "INSERT INTO ingest_log VALUES ($id, $source, $entity, $file, $hash, $rin, $rl, $rq, 0, $wm, $status, "
             "$msg, $started, timezone('UTC', now()))",
-            {"id": result.load_id, "source": result.source, "entity": result.entity, "file": result.file,
-             "hash": fingerprint, "rin": result.rows_in, "rl": result.rows_loaded, "rq": result.rows_quarantined,
-             "wm": result.watermark, "status": result.status, "msg": message,
-             "started": self._started},
+            {
+                "id": result.load_id,
+                "source": result.source,
+                "entity": result.entity,
+                "file": result.file,
+                "hash": fingerprint,
+                "rin": result.rows_in,
+                "rl": result.rows_loaded,
+                "rq": result.rows_quarantined,
+                "wm": result.watermark,
+                "status": result.status,
+                "msg": message,
+                "started": self._started,
+            },
         )

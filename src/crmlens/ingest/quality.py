@@ -45,9 +45,7 @@ def _present(raw: str) -> str:
 
 def _number(text: str, decimal: str) -> str:
     """Money and numbers: currency symbols, thousands separators, decimal commas, (negatives)."""
-    stripped = (
-        f"regexp_replace({text}, '(?i)[¥￥$€£\\s]|RMB|CNY|USD|EUR|HKD|元', '', 'g')"
-    )
+    stripped = f"regexp_replace({text}, '(?i)[¥￥$€£\\s]|RMB|CNY|USD|EUR|HKD|元', '', 'g')"
     neg = f"(CASE WHEN regexp_matches({stripped}, '^\\(.*\\)$') THEN '-' || trim({stripped}, '()') ELSE {stripped} END)"
     if decimal == ",":
         normal = f"replace(replace({neg}, '.', ''), ',', '.')"
@@ -62,8 +60,19 @@ def _number(text: str, decimal: str) -> str:
 
 
 def _date_formats(date_order: str) -> list[str]:
-    day_first = {"YMD": [], "DMY": ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"], "MDY": ["%m/%d/%Y", "%m-%d-%Y"]}[date_order]
-    bases = ["%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", *day_first, "%d %b %Y", "%b %d, %Y", "%d-%b-%Y"]
+    day_first = {"YMD": [], "DMY": ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"], "MDY": ["%m/%d/%Y", "%m-%d-%Y"]}[
+        date_order
+    ]
+    bases = [
+        "%Y/%m/%d",
+        "%Y.%m.%d",
+        "%Y年%m月%d日",
+        "%Y%m%d",
+        *day_first,
+        "%d %b %Y",
+        "%b %d, %Y",
+        "%d-%b-%Y",
+    ]
     times = [" %H:%M:%S", " %H:%M", "T%H:%M:%S", " %H:%M:%S.%f", " %I:%M:%S %p", " %I:%M %p", ""]
     return [b + t for b in bases for t in times]
 
@@ -189,13 +198,16 @@ def quality_report(engine: Engine, tables: list[str] | None = None, top: int = 3
         invalid = {(e, c): int(n) for e, c, n in counts.itertuples(index=False)}
     for table in names:
         total = engine.count(table)
+        if total == 0:
+            continue
         key = [k for k in TABLES[table].key if k in engine.columns(table)] if table in TABLES else []
         dup_keys = 0
         if key and total:
             cols = ", ".join(q(k) for k in key)
             dup_keys = int(
-                engine.query(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM {q(table)} GROUP BY {cols})")
-                .scalar()
+                engine.query(
+                    f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) n FROM {q(table)} GROUP BY {cols})"
+                ).scalar()
             )
         for column in engine.columns(table):
             if column in ("attributes", "loaded_at", "row_number"):

@@ -21,7 +21,6 @@ from crmlens.exceptions import SourceError
 from crmlens.ingest.files import ReadSpec
 from crmlens.ingest.quality import lit, q
 
-
 WATERMARK_COLUMN = "__watermark"
 
 
@@ -29,7 +28,9 @@ def _url(source: SourceConfig) -> str:
     assert source.url_env
     url = os.environ.get(source.url_env)
     if not url:
-        raise SourceError(source.name, f"environment variable {source.url_env} is not set (it holds the database URL)")
+        raise SourceError(
+            source.name, f"environment variable {source.url_env} is not set (it holds the database URL)"
+        )
     return url
 
 
@@ -43,8 +44,13 @@ def _mysql_dsn(url: str) -> str:
     if "://" not in url:
         return url
     parts = urlparse(url)
-    pairs = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306, "user": unquote(parts.username or ""),
-             "password": unquote(parts.password or ""), "database": parts.path.lstrip("/")}
+    pairs = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/"),
+    }
     return " ".join(f"{k}={v}" for k, v in pairs.items() if v != "")
 
 
@@ -71,8 +77,9 @@ def attach(engine: DuckDBEngine, source: SourceConfig, base: Path) -> str:
     except duckdb.Error as exc:
         message = str(exc).replace(target, shown).splitlines()[0]
         raise SourceError(
-            source.name, f"cannot connect to {source.kind} at {shown}: {message} "
-            "(is the server running, and are the user and password in the URL right?)"
+            source.name,
+            f"cannot connect to {source.kind} at {shown}: {message} "
+            "(is the server running, and are the user and password in the URL right?)",
         ) from None
     return alias
 
@@ -93,13 +100,17 @@ def read_spec(engine: DuckDBEngine, source: SourceConfig, base: Path, watermark:
     if source.incremental:
         column = q(source.incremental.column)
         mark = f", {column} AS {WATERMARK_COLUMN}"
-        if watermark is not None:  # the literal is cast to the column's own type, so numbers compare as numbers
+        if (
+            watermark is not None
+        ):  # the literal is cast to the column's own type, so numbers compare as numbers
             where = f" WHERE {column} > {lit(watermark)}"
     sql = f"(SELECT COLUMNS(*)::VARCHAR{mark} FROM {inner} AS t{where})"
     try:
         engine.con.execute(f"DESCRIBE SELECT * FROM {sql}")
     except duckdb.Error as exc:
-        raise SourceError(source.name, f"cannot read {source.table or 'query'}: {str(exc).splitlines()[0]}") from None
+        raise SourceError(
+            source.name, f"cannot read {source.table or 'query'}: {str(exc).splitlines()[0]}"
+        ) from None
     label = f"{source.kind}:{source.table or 'query'}"
     fingerprint = hashlib.sha256(f"{label}|{watermark}".encode()).hexdigest()
     return ReadSpec(sql, label, fingerprint)

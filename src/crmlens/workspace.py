@@ -1,0 +1,77 @@
+"""The facade users hold: ``ws = crmlens.open(DIR)``; each capability hangs off it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crmlens.config import ProjectConfig, load_config
+from crmlens.engine import DuckDBEngine
+from crmlens.ingest import Loader, LoadResult, ensure_schema, quality_report
+
+PROJECT_FILE = "crmlens.yaml"
+
+
+class Workspace:
+    """A project folder: its ``crmlens.yaml`` and its warehouse."""
+
+    def __init__(self, folder: Path, config: ProjectConfig, *, read_only: bool = False) -> None:
+        self.folder = folder
+        self.config = config
+        warehouse = Path(config.warehouse)
+        self.warehouse_path = warehouse if warehouse.is_absolute() else folder / warehouse
+        self.engine = DuckDBEngine(self.warehouse_path, read_only=read_only, memory_limit=config.memory_limit)
+        if not read_only:
+            ensure_schema(self.engine)
+
+    def ingest(
+        self, sources: list[str] | None = None, on_input: Callable[[LoadResult], None] | None = None
+    ) -> list[LoadResult]:
+        """Load the project's sources (all, or the named ones) into the warehouse."""
+        loader = Loader(self.engine, self.config, self.folder)
+        if not sources:
+            return loader.load_all(on_input)
+        results = []
+        for name in sources:
+            for result in loader.load_source(self.config.source(name)):
+                results.append(result)
+                if on_input:
+                    on_input(result)
+        return results
+
+    def status(self) -> dict[str, Any]:
+        """Tables with row counts, and the latest load of each source."""
+        tables = [{"table": t, "rows": self.engine.count(t)} for t in self.engine.tables()]
+        loads = self.engine.query(
+            "SELECT source, entity, file, status, rows_in, rows_loaded, rows_quarantined, finished_at "
+            "FROM ingest_log QUALIFY row_number() OVER (PARTITION BY source, file ORDER BY finished_at DESC) = 1 "
+            "ORDER BY source, file"
+        ).to_pandas()
+        return {"warehouse": str(self.warehouse_path), "tables": tables, "loads": loads.to_dict("records")}
+
+    def quality(self) -> list[dict[str, object]]:
+        return quality_report(self.engine)
+
+    def quarantine_summary(self) -> list[dict[str, object]]:
+        """Rejected rows by source and reason kind."""
+        frame = self.engine.query(
+            "SELECT source, entity, column_name AS column, regexp_replace(reason, '''[^'']*''|[0-9]+', '…', 'g') AS reason, "
+            "count(*) AS rows, min(row_number) AS first_row FROM quarantine GROUP BY ALL ORDER BY rows DESC"
+        ).to_pandas()
+        return frame.to_dict("records")
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workspace(folder: str | Path = ".", *, read_only: bool = False) -> Workspace:
+    """Open the project in ``folder`` (the folder holding ``crmlens.yaml``)."""
+    folder = Path(folder)
+    return Workspace(folder, load_config(folder / PROJECT_FILE), read_only=read_only)
