@@ -11,7 +11,7 @@ import sys
 import typer
 
 from crmlens import __version__
-from crmlens.cli import bench, project
+from crmlens.cli import bench, clv, project
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -32,7 +32,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """crmlens: customer data in, decisions out, nothing sent anywhere."""
 
@@ -40,6 +42,7 @@ def _root(
 project.register(app)
 bench.register(app)
 # Capability command groups register here, one line each.
+clv.register(app)
 
 
 def main() -> None:

@@ -158,7 +158,9 @@ class BetaGeoModel(_BaseNBD):
         a3 = -(r + x) * np.log(alpha + T)
         with np.errstate(divide="ignore", invalid="ignore"):
             a4 = np.where(
-                x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x), -np.inf
+                x > 0,
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+                -np.inf,
             )
         return a1 + a2 + np.logaddexp(a3, a4)
 
@@ -166,7 +168,11 @@ class BetaGeoModel(_BaseNBD):
     def _p_alive(params, x, t_x, T) -> np.ndarray:
         r, alpha, a, b = params
         with np.errstate(divide="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
+            log_ratio = (
+                np.log(a)
+                - np.log(np.maximum(b + x - 1, 1e-300))
+                + (r + x) * np.log((alpha + T) / (alpha + t_x))
+            )
         return np.where(x > 0, special.expit(-log_ratio), 1.0)
 
     @staticmethod
@@ -255,7 +261,9 @@ class GammaGammaModel(BaseEstimator):
         x, m = _columns(X, ("frequency", "monetary_value"))
         keep = (x > 0) & np.isfinite(m) & (m > 0)
         if keep.sum() < 2:
-            raise ValidationError("CLV spend model: need at least two customers with repeat purchases of value > 0")
+            raise ValidationError(
+                "CLV spend model: need at least two customers with repeat purchases of value > 0"
+            )
         x, m = x[keep], m[keep]
         scale = 1.0 / float(np.median(m))  # money rescaled to ~1 for a stable optimiser
         (ux, um), w = _compress(x, m * scale)

@@ -18,7 +18,14 @@ import pandas as pd
 from crmlens.engine.base import Engine
 from crmlens.exceptions import ConfigError, ValidationError
 
-__all__ = ["summary_sql", "summary_from_transactions", "holdout_period_counts", "UNITS", "to_cutoff", "period_of"]
+__all__ = [
+    "summary_sql",
+    "summary_from_transactions",
+    "holdout_period_counts",
+    "UNITS",
+    "to_cutoff",
+    "period_of",
+]
 
 UNITS = {"D": 1, "W": 7}
 _EPOCH = pd.Timestamp("1970-01-05")  # a Monday: weeks run Monday to Sunday
@@ -215,7 +222,11 @@ def summary_from_transactions(
 def _standard_frame(
     transactions: pd.DataFrame, customer_col: str, date_col: str, amount_col: str | None
 ) -> pd.DataFrame:
-    for name, col in (("customer column", customer_col), ("date column", date_col), ("amount column", amount_col)):
+    for name, col in (
+        ("customer column", customer_col),
+        ("date column", date_col),
+        ("amount column", amount_col),
+    ):
         if col is not None and col not in transactions.columns:
             raise ValidationError(
                 f"clv: {name} {col!r} not in the transactions; columns are {list(transactions.columns)}"

@@ -15,7 +15,15 @@ from crmlens.clv.summary import UNITS, summary_sql
 from crmlens.engine.base import Engine
 from crmlens.exceptions import ConfigError, ValidationError
 
-__all__ = ["CLVResult", "fit_clv", "customer_value", "assign_tiers", "score_customers", "scores_frame", "TIERS"]
+__all__ = [
+    "CLVResult",
+    "fit_clv",
+    "customer_value",
+    "assign_tiers",
+    "score_customers",
+    "scores_frame",
+    "TIERS",
+]
 
 # Tier cut points on the CLV rank: top 20% "high", next 30% "medium", the rest "low".
 TIERS = (("high", 0.20), ("medium", 0.50))
@@ -42,13 +50,18 @@ def _check_finance(horizon_days: float, margin: float, discount_rate: float) -> 
         raise ConfigError(f"clv: discount_rate is an annual rate in [0, 1) (got {discount_rate}); e.g. 0.1")
 
 
-def fit_clv(summary: pd.DataFrame, unit: str = "D", model: str = "bgnbd", penalizer: float = 0.0) -> CLVResult:
+def fit_clv(
+    summary: pd.DataFrame, unit: str = "D", model: str = "bgnbd", penalizer: float = 0.0
+) -> CLVResult:
     """Fit the purchase model (``bgnbd`` or ``mbgnbd``) and, where spend is known, Gamma-Gamma."""
     if model not in MODELS:
         raise ConfigError(f"clv: unknown model {model!r}; choose one of {sorted(MODELS)}")
     purchase = MODELS[model](penalizer=penalizer).fit(summary)
     spend = None
-    if "monetary_value" in summary and ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum() >= 2:
+    if (
+        "monetary_value" in summary
+        and ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum() >= 2
+    ):
         spend = GammaGammaModel(penalizer=penalizer).fit(summary)
     return CLVResult(purchase, spend, unit.upper()[:1], model)
 
@@ -85,7 +98,9 @@ def customer_value(
         previous = cumulative
     out = pd.DataFrame(
         {
-            "customer_id": summary["customer_id"].to_numpy() if "customer_id" in summary else np.arange(len(summary)),
+            "customer_id": summary["customer_id"].to_numpy()
+            if "customer_id" in summary
+            else np.arange(len(summary)),
             "p_alive": model.probability_alive(summary),
             "expected_purchases": purchases,
             "expected_spend": purchases * per_order,
@@ -125,13 +140,18 @@ def score_customers(
     if as_of is None:
         last = engine.query(f'SELECT max(ts) FROM "{table}" WHERE customer_id IS NOT NULL').scalar()
         if last is None or pd.isna(last):
-            raise ValidationError(f"clv: table {table!r} has no orders with a customer_id; run ingest and identity")
+            raise ValidationError(
+                f"clv: table {table!r} has no orders with a customer_id; run ingest and identity"
+            )
         as_of = pd.Timestamp(last).normalize()
     summary = summary_sql(engine, as_of, None, unit, table=table)
     result = fit_clv(summary, unit=unit, model=model)
     values = customer_value(result, summary, horizon_days, margin, discount_rate)
     values["tier"] = assign_tiers(values["clv"].fillna(values["expected_purchases"]))
-    values.attrs["params"] = {**result.purchase_model.params_, **(result.spend_model.params_ if result.spend_model else {})}
+    values.attrs["params"] = {
+        **result.purchase_model.params_,
+        **(result.spend_model.params_ if result.spend_model else {}),
+    }
     values.attrs["as_of"] = pd.Timestamp(as_of)
     return values
 
@@ -146,7 +166,9 @@ def scores_frame(values: pd.DataFrame, model_version: str = "clv-bgnbd-gg-1") ->
                 "expected_spend": None if pd.isna(s) else round(float(s), 2),
             }
         )
-        for p, e, s in zip(values["p_alive"], values["expected_purchases"], values["expected_spend"], strict=True)
+        for p, e, s in zip(
+            values["p_alive"], values["expected_purchases"], values["expected_spend"], strict=True
+        )
     ]
     return pd.DataFrame(
         {
