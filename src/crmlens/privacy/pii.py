@@ -40,12 +40,14 @@ PII_KINDS = ("prc_id", "bank_card", "email", "ip", "phone", "passport", "name", 
 
 TOKEN_RE = re.compile(r"^pz_[0-9a-f]{32}$")
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![A-Za-z0-9_-])"
+)
 _PRC_ID = re.compile(
     r"(?<![0-9A-Za-z])[1-8]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
 )
 _CARD = re.compile(r"(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\d-])")
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
 # Chinese passports (E + 8 digits, E + letter + 7 digits, G + 8 digits) stand alone; other
 # passport-like ids (1-2 letters + 6-9 digits) only count next to a word that says passport.
@@ -96,6 +98,23 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer prefixes and lengths (Visa, Mastercard, Amex, UnionPay, Discover, JCB, Diners): a Luhn-valid
+# number outside them is more likely an order or tracking number than a card.
+_CARD_SHAPES = (
+    (re.compile(r"^4"), (16, 19)),
+    (re.compile(r"^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))"), (16,)),
+    (re.compile(r"^3[47]"), (15,)),
+    (re.compile(r"^62"), (16, 17, 18, 19)),
+    (re.compile(r"^(6011|64[4-9]|65)"), (16, 19)),
+    (re.compile(r"^35(2[89]|[3-8]\d)"), (16, 19)),
+    (re.compile(r"^3(0[0-5]|[68])"), (14, 16)),
+)
+
+
+def _card_shape(digits: str) -> bool:
+    return any(p.match(digits) and len(digits) in lengths for p, lengths in _CARD_SHAPES)
+
+
 def prc_id_valid(number: str) -> bool:
     """An 18-character PRC resident ID: real birth date and the ISO 7064 MOD 11-2 check character."""
     if len(number) != 18 or not number[:17].isdigit():
@@ -125,7 +144,7 @@ def _raw_matches(text: str, regions: Sequence[str]) -> list[PiiMatch]:
             found.append(PiiMatch("prc_id", m.start(), m.end(), m.group()))
     for m in _CARD.finditer(text):
         digits = re.sub(r"[ -]", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        if _card_shape(digits) and luhn_valid(digits):
             found.append(PiiMatch("bank_card", m.start(), m.end(), m.group()))
     found += [PiiMatch("email", m.start(), m.end(), m.group()) for m in _EMAIL.finditer(text)]
     for pattern in (_IPV4, _IPV6):
@@ -175,7 +194,9 @@ def find_pii(
     return sorted(taken, key=lambda m: m.start)
 
 
-def scrub_text(text: str | None, regions: Sequence[str] = ("CN", "US", "GB"), known: Iterable[str] = ()) -> str | None:
+def scrub_text(
+    text: str | None, regions: Sequence[str] = ("CN", "US", "GB"), known: Iterable[str] = ()
+) -> str | None:
     """``text`` with each identifier replaced by a typed placeholder such as ``<EMAIL>``.
 
     Text models (sentiment, intents, topics) read scrubbed text, so an identifier never becomes a
@@ -205,11 +226,23 @@ _HINTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     for kind, cls, p in (
         ("email", "direct", r"e[-_ ]?mail|邮箱|郵箱|电子邮件"),
         ("phone", "direct", r"phone|mobile|\btel\b|^tel|telephone|cell|手机|电话|電話|联系方式"),
-        ("prc_id", "direct", r"id[_ ]?card|id[_ ]?number|national[_ ]?id|身份证|身份證|ssn|soc[_ ]?sec|citizen"),
+        (
+            "prc_id",
+            "direct",
+            r"id[_ ]?card|id[_ ]?number|national[_ ]?id|身份证|身份證|ssn|soc[_ ]?sec|citizen",
+        ),
         ("passport", "direct", r"passport|护照|護照"),
-        ("bank_card", "direct", r"card[_ ]?(no|num|number)|bank[_ ]?card|credit[_ ]?card|银行卡|卡号|iban|account[_ ]?no"),
+        (
+            "bank_card",
+            "direct",
+            r"card[_ ]?(no|num|number)|bank[_ ]?card|credit[_ ]?card|银行卡|卡号|iban|account[_ ]?no",
+        ),
         ("ip", "direct", r"(^|_)ip(_|$)|ip[_ ]?addr"),
-        ("name", "direct", r"(^|_)(name|full_?name|first_?name|given_?name|surname|last_?name|family_?name)$|姓名|名字|联系人"),
+        (
+            "name",
+            "direct",
+            r"(^|_)(name|full_?name|first_?name|given_?name|surname|last_?name|family_?name)$|姓名|名字|联系人",
+        ),
         ("address", "direct", r"address|street|addr|地址|住址"),
         ("birth_date", "quasi", r"birth|dob|出生|生日"),
         ("postcode", "quasi", r"post_?code|zip|邮编"),
@@ -217,7 +250,9 @@ _HINTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("city", "quasi", r"(^|_)(city|suburb|town)$|城市"),
     )
 )
-_NOT_PERSON = re.compile(r"^(product|segment|campaign|file|table|column|category|event|source|model|task|company|brand)")
+_NOT_PERSON = re.compile(
+    r"^(product|segment|campaign|file|table|column|category|event|source|model|task|company|brand)"
+)
 
 
 def column_hint(column: str) -> tuple[str, str] | None:
@@ -277,7 +312,11 @@ def scan_values(
 
 
 def scan_table(
-    engine: Engine, table: str, sample_rows: int = 2000, seed: int = 0, regions: Sequence[str] = ("CN", "US", "GB")
+    engine: Engine,
+    table: str,
+    sample_rows: int = 2000,
+    seed: int = 0,
+    regions: Sequence[str] = ("CN", "US", "GB"),
 ) -> list[dict[str, Any]]:
     """Scan a sample of every column of ``table`` (numbers too: a card stored as BIGINT is still a card)."""
     columns = engine.columns(table)
@@ -285,7 +324,9 @@ def scan_table(
         return []
     total = engine.count(table)
     sample = (
-        f" USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({int(seed)})" if total > sample_rows else ""
+        f" USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({int(seed)})"
+        if total > sample_rows
+        else ""
     )
     frame = engine.query(f'SELECT * FROM "{table}"{sample}').to_pandas()
     out = []

@@ -1,0 +1,235 @@
+"""Pseudonymisation at ingest: identifiers become keyed HMAC-SHA256 tokens, so joins still work.
+
+The loader calls :func:`pseudonymise_columns` on a staged table inside its load transaction.
+The same key maps the same value to the same token in every table and every load, so
+``orders.customer_key`` still joins ``source_customers.customer_key``; without the key a token
+cannot be reversed or recomputed from a guessed value. The key comes from the environment
+(``CRMLENS_PSEUDONYM_KEY``) or a key file outside the project (``CRMLENS_PSEUDONYM_KEY_FILE``),
+never from crmlens.yaml. Clear values are kept, if at all, only in the ``pii_vault`` table,
+each encrypted under a second key.
+
+Each distinct value is hashed once in Python (the HMAC pads are absorbed once, then the hash
+state is copied per value), and the table is rewritten with one ``UPDATE ... FROM`` join in the
+engine; this runs faster than a row-wise Python UDF or HMAC written in SQL (see
+``crmlens bench privacy``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+from crmlens.engine.base import Engine, Relation
+from crmlens.exceptions import ConfigError, ValidationError
+from crmlens.privacy.crypto import Sealer
+from crmlens.privacy.pii import column_hint
+
+__all__ = [
+    "KEY_ENV",
+    "KEY_FILE_ENV",
+    "TOKEN_PATTERN",
+    "Tokenizer",
+    "load_key",
+    "pseudonymise_columns",
+    "reveal",
+    "select_columns",
+]
+
+KEY_ENV = "CRMLENS_PSEUDONYM_KEY"
+KEY_FILE_ENV = "CRMLENS_PSEUDONYM_KEY_FILE"
+TOKEN_PATTERN = "^pz_[0-9a-f]{32}$"
+MIN_KEY_BYTES = 16
+VAULT_TABLE = "pii_vault"
+
+
+def load_key(required: bool = True) -> bytes | None:
+    """The pseudonymisation key: ``CRMLENS_PSEUDONYM_KEY``, else the file named by ``CRMLENS_PSEUDONYM_KEY_FILE``.
+
+    A key shorter than 16 bytes is refused: a short key can be guessed, and with it every token.
+    """
+    raw: bytes | None = None
+    value = os.environ.get(KEY_ENV)
+    if value:
+        raw = value.encode("utf-8")
+    elif os.environ.get(KEY_FILE_ENV):
+        path = Path(os.environ[KEY_FILE_ENV])
+        if not path.is_file():
+            raise ConfigError(f"{KEY_FILE_ENV}={path}: no such key file; create it outside the project")
+        raw = path.read_bytes().strip()
+    if raw is None:
+        if required:
+            raise ConfigError(
+                f"pseudonymisation key missing: set {KEY_ENV}, or {KEY_FILE_ENV} to a key file outside the project "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return None
+    if len(raw) < MIN_KEY_BYTES:
+        raise ConfigError(f"pseudonymisation key too short ({len(raw)} bytes): use at least {MIN_KEY_BYTES}")
+    return raw
+
+
+class Tokenizer:
+    """HMAC-SHA256 (RFC 2104) of a value under a key, as ``pz_`` + 32 hex characters (128 bits).
+
+    Equal to ``hmac.new(key, value, 'sha256').hexdigest()[:32]``, computed with the inner and outer
+    pad states precomputed once, which more than halves the cost per value.
+    """
+
+    def __init__(self, key: bytes | str) -> None:
+        secret = key.encode("utf-8") if isinstance(key, str) else key
+        if len(secret) < MIN_KEY_BYTES:
+            raise ConfigError(
+                f"pseudonymisation key too short ({len(secret)} bytes): use at least {MIN_KEY_BYTES}"
+            )
+        if len(secret) > 64:
+            secret = hashlib.sha256(secret).digest()
+        secret = secret.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in secret))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
+
+    def token(self, value: str) -> str:
+        inner = self._inner.copy()
+        inner.update(value.strip().encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return "pz_" + outer.hexdigest()[:32]
+
+    def tokens(self, values: Iterable[str | None]) -> list[str | None]:
+        token = self.token
+        return [None if v is None else token(v) for v in values]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _ensure_vault(engine: Engine) -> None:
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {VAULT_TABLE} (token VARCHAR, field VARCHAR, value_enc BLOB, created_at TIMESTAMP)"
+    )
+
+
+def pseudonymise_columns(
+    engine: Engine,
+    table: str,
+    columns: Sequence[str],
+    key: bytes | str,
+    *,
+    vault_key: str | bytes | None = None,
+) -> None:
+    """Replace the clear values of ``columns`` in ``table`` by their tokens, in place.
+
+    Values that already are tokens are left alone, so running it twice changes nothing. With
+    ``vault_key`` each clear value is also stored encrypted in ``pii_vault`` (token, field,
+    ciphertext) for the roles that may reveal it. It runs no transaction of its own: the loader
+    calls it inside the load transaction, so a failure leaves nothing half-pseudonymised.
+    """
+    tokenizer = Tokenizer(key)
+    sealer = Sealer(vault_key) if vault_key else None
+    if not engine.has_table(table):
+        raise ValidationError(f"pseudonymise: table {table!r} does not exist")
+    present = set(engine.columns(table))
+    for column in columns:
+        if column not in present:
+            raise ValidationError(
+                f"pseudonymise: table {table!r} has no column {column!r}; have {sorted(present)}"
+            )
+        col = _quote(column)
+        kind = engine.query(
+            f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'"
+        ).scalar()
+        if kind is not None and str(kind).upper() not in ("VARCHAR", "TEXT", "STRING"):
+            raise ValidationError(
+                f"pseudonymise: {table}.{column} is {kind}; identifiers must be loaded as VARCHAR to be tokenised"
+            )
+        distinct = (
+            engine.query(
+                f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL "
+                f"AND NOT regexp_full_match({col}, '{TOKEN_PATTERN}')"
+            )
+            .to_arrow()
+            .column(0)
+            .to_pylist()
+        )
+        if not distinct:
+            continue
+        tokens = tokenizer.tokens(distinct)
+        mapping = pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
+        view = f"__pz_map_{abs(hash((table, column))) % 10**8}"
+        engine.register(view, mapping)
+        try:
+            if sealer is not None:
+                _ensure_vault(engine)
+                field = f"{table}.{column}"
+                sealed = pa.table(
+                    {
+                        "token": mapping.column("tok"),
+                        "field": pa.array([field] * len(tokens), pa.string()),
+                        "value_enc": pa.array(
+                            [sealer.seal(v, t or "") for v, t in zip(distinct, tokens, strict=True)]
+                        ),
+                    }
+                )
+                vault_view = view + "_vault"
+                engine.register(vault_view, sealed)
+                engine.execute(
+                    f"INSERT INTO {VAULT_TABLE} SELECT s.token, s.field, s.value_enc, now()::TIMESTAMP "
+                    f"FROM {vault_view} s ANTI JOIN {VAULT_TABLE} v ON v.token = s.token"
+                )
+            engine.execute(
+                f"UPDATE {_quote(table)} SET {col} = m.tok FROM {view} m WHERE {_quote(table)}.{col} = m.v"
+            )
+        finally:
+            _unregister(engine, view)
+            if sealer is not None:
+                _unregister(engine, view + "_vault")
+
+
+def _unregister(engine: Engine, name: str) -> None:
+    con = getattr(engine, "con", None)
+    if con is not None and hasattr(con, "unregister"):
+        con.unregister(name)
+
+
+def reveal(engine: Engine, token: str, vault_key: str | bytes) -> str | None:
+    """The clear value behind ``token`` from the vault, or None when it was never vaulted (or erased).
+
+    Callers check the user's ``pii:read`` permission and write an audit entry first
+    (:meth:`crmlens.privacy.access.AccessControl.check`, :meth:`crmlens.privacy.audit.AuditLog.append`).
+    """
+    if not engine.has_table(VAULT_TABLE):
+        return None
+    blob = engine.query(f"SELECT value_enc FROM {VAULT_TABLE} WHERE token = ? LIMIT 1", [token]).scalar()
+    if blob is None:
+        return None
+    return Sealer(vault_key).open(bytes(blob), token)
+
+
+def select_columns(engine: Engine, table: str, columns: Sequence[str]) -> Relation:
+    """Data minimisation: a task gets exactly the columns it declares, and none in clear PII.
+
+    A declared column whose name marks a direct identifier (email, phone, name ...) is allowed only
+    when every value in it is a token or NULL; otherwise the task is refused with the column named.
+    """
+    present = set(engine.columns(table))
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValidationError(f"minimisation: {table} has no column(s) {missing}")
+    for column in columns:
+        hint = column_hint(column)
+        if hint and hint[1] == "direct":
+            clear = engine.query(
+                f"SELECT count(*) FROM {_quote(table)} WHERE {_quote(column)} IS NOT NULL "
+                f"AND NOT regexp_full_match({_quote(column)}::VARCHAR, '{TOKEN_PATTERN}')"
+            ).scalar()
+            if clear:
+                raise ValidationError(
+                    f"minimisation: {table}.{column} holds {clear} clear {hint[0]} value(s); pseudonymise it "
+                    "(crmlens.privacy.pseudonymise_columns) or leave it out of the task's columns"
+                )
+    cols = ", ".join(_quote(c) for c in columns)
+    return engine.query(f"SELECT {cols} FROM {_quote(table)}")
