@@ -28,6 +28,7 @@ from sklearn.metrics import (
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from crmlens.exceptions import ConfigError
 from crmlens.segment.preprocess import CustomerPreprocessor
@@ -151,7 +152,8 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
     n_clusters : int, optional
         Number of segments; chosen from ``k_range`` when not given (density methods find their own).
     k_range : tuple of int
-        Smallest and largest k tried by the automatic choice.
+        Smallest and largest k tried by the automatic choice (from 3: two groups rarely call for
+        different actions).
     auto_methods : tuple of str
         Methods the automatic choice compares.
     columns, exclude : optional
@@ -170,6 +172,9 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         Differentially private k-means (diffprivlib) with this epsilon; needs ``n_clusters``.
     embedder_params : dict, optional
         Parameters of :class:`~crmlens.segment.embed.AutoencoderEmbedder` for ``method='neural'``.
+    n_threads : int
+        BLAS / OpenMP threads. One is fastest on a busy or small machine (spinning threads fight
+        for cores); raise it on a quiet many-core machine for millions of customers.
     random_state : int
         Seed: the same seed gives the same segments.
     """
@@ -178,7 +183,7 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         self,
         method: str = "auto",
         n_clusters: int | None = None,
-        k_range: tuple[int, int] = (2, 8),
+        k_range: tuple[int, int] = (3, 8),
         auto_methods: tuple[str, ...] = AUTO_METHODS,
         columns: list[str] | None = None,
         exclude: tuple[str, ...] = (),
@@ -190,6 +195,7 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         sample_fit_max: int = 10_000,
         dp_epsilon: float | None = None,
         embedder_params: dict[str, Any] | None = None,
+        n_threads: int = 1,
         random_state: int = 0,
     ) -> None:
         self.method = method
@@ -206,12 +212,15 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         self.sample_fit_max = sample_fit_max
         self.dp_epsilon = dp_epsilon
         self.embedder_params = embedder_params
+        self.n_threads = n_threads
         self.random_state = random_state
 
     # -- selection ---------------------------------------------------------------------------
     def _check(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"segment: unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
+            raise ConfigError(
+                f"segment: unknown --method {self.method!r}; choose one of {', '.join(METHODS)}"
+            )
         bad = [m for m in self.auto_methods if m not in METHODS or m == "auto"]
         if bad:
             raise ConfigError(f"segment: unknown auto method(s) {bad}; choose from {', '.join(METHODS[1:])}")
@@ -224,14 +233,18 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
             if self.dp_epsilon <= 0:
                 raise ConfigError(f"segment: --dp-epsilon must be > 0, got {self.dp_epsilon}")
             if self.n_clusters is None:
-                raise ConfigError("segment: differentially private k-means needs --k (choosing k would spend budget)")
+                raise ConfigError(
+                    "segment: differentially private k-means needs --k (choosing k would spend budget)"
+                )
             if self.method not in ("auto", "kmeans"):
                 raise ConfigError("segment: --dp-epsilon works with --method kmeans only")
 
     def _select(self, Z: np.ndarray, methods: tuple[str, ...], ks: list[int]) -> pd.DataFrame:
         rng = np.random.default_rng(self.random_state)
         n = len(Z)
-        idx = rng.choice(n, self.selection_sample, replace=False) if n > self.selection_sample else np.arange(n)
+        idx = (
+            rng.choice(n, self.selection_sample, replace=False) if n > self.selection_sample else np.arange(n)
+        )
         Zs = Z[idx]
         subsamples = [
             np.sort(rng.choice(len(Zs), int(0.8 * len(Zs)), replace=False)) for _ in range(self.n_bootstrap)
@@ -241,13 +254,15 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
             start = time.perf_counter()
             reference = _labels_for_ks(method, Zs, ks, self.random_state)
             boots = [
-                _labels_for_ks(method, Zs[sub], ks, self.random_state + 1 + b) for b, sub in enumerate(subsamples)
+                _labels_for_ks(method, Zs[sub], ks, self.random_state + 1 + b)
+                for b, sub in enumerate(subsamples)
             ]
             seconds = (time.perf_counter() - start) / max(len(reference), 1)
             for k, (labels, noise) in reference.items():
                 found = len(np.unique(labels))
                 stability = [
-                    adjusted_rand_score(labels[sub], boot[k][0]) for sub, boot in zip(subsamples, boots, strict=True)
+                    adjusted_rand_score(labels[sub], boot[k][0])
+                    for sub, boot in zip(subsamples, boots, strict=True)
                 ]
                 shares = np.bincount(labels) / len(labels)
                 quality = cluster_quality(Zs, labels, seed=self.random_state)
@@ -291,6 +306,10 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> SegmentClusterer:
+        with threadpool_limits(self.n_threads):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> SegmentClusterer:
         self._check()
         self.preprocessor_ = CustomerPreprocessor(columns=self.columns, exclude=self.exclude).fit(X)
         Z = self.preprocessor_.transform(X)
@@ -338,9 +357,9 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
             "n_segments": int(self.n_clusters_),
         }
         if self.embedder_ is not None:
-            self.metrics_["silhouette_embedding"] = cluster_quality(space, self.labels_, seed=self.random_state)[
-                "silhouette"
-            ]
+            self.metrics_["silhouette_embedding"] = cluster_quality(
+                space, self.labels_, seed=self.random_state
+            )["silhouette"]
         return self
 
     def _fit_final(self, space: np.ndarray, method: str, k: int | None) -> np.ndarray:
@@ -362,7 +381,9 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         if method == "gmm":
             fit_rows = space if n <= 200_000 else space[rng.choice(n, 200_000, replace=False)]
-            self.model_ = GaussianMixture(n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4)
+            self.model_ = GaussianMixture(
+                n_components=k, covariance_type="full", random_state=seed, reg_covar=1e-4
+            )
             self.model_.fit(fit_rows)
             return self.model_.predict(space)
         # Ward and density methods: fit on a sample, extend to everyone by nearest centroid
@@ -383,6 +404,10 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Score new customers into the fitted segments."""
+        with threadpool_limits(self.n_threads):
+            return self._predict(X)
+
+    def _predict(self, X: Any) -> np.ndarray:
         space = self.embed(X)
         if self.model_ is not None:
             raw = np.asarray(self.model_.predict(space))

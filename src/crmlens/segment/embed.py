@@ -95,7 +95,9 @@ class AutoencoderEmbedder(TransformerMixin, BaseEstimator):
         torch.set_num_threads(max(1, int(self.n_threads)))
         torch.manual_seed(self.random_state)
         rng = np.random.default_rng(self.random_state)
-        rows = X if len(X) <= self.max_train_rows else X[rng.choice(len(X), self.max_train_rows, replace=False)]
+        rows = (
+            X if len(X) <= self.max_train_rows else X[rng.choice(len(X), self.max_train_rows, replace=False)]
+        )
         self.n_features_in_ = X.shape[1]
         encoder, decoder = self._network(torch, X.shape[1])
         params = list(encoder.parameters()) + list(decoder.parameters())
@@ -137,7 +139,9 @@ class AutoencoderEmbedder(TransformerMixin, BaseEstimator):
         out = []
         with torch.no_grad():
             for start in range(0, len(X), 65536):
-                out.append(self.encoder_(torch.from_numpy(np.ascontiguousarray(X[start : start + 65536]))).numpy())
+                out.append(
+                    self.encoder_(torch.from_numpy(np.ascontiguousarray(X[start : start + 65536]))).numpy()
+                )
         return np.concatenate(out).astype(np.float64) if out else np.zeros((0, self.n_components))
 
     def reconstruction_error(self, X: Any) -> float:

@@ -15,10 +15,10 @@ __all__ = ["PLANTED_SEGMENTS", "make_customers"]
 # name: (share, recency days, orders, order value, discount share, tenure days, web visits / month,
 #        sentiment, channel mix web/store/app)
 PLANTED_SEGMENTS: dict[str, tuple] = {
-    "high-value loyal": (0.15, 12, 24, 120.0, 0.05, 900, 10, 0.5, (0.4, 0.3, 0.3)),
+    "high-value loyal": (0.15, 8, 30, 150.0, 0.05, 900, 12, 0.5, (0.4, 0.3, 0.3)),
     "discount-sensitive": (0.25, 30, 10, 35.0, 0.55, 500, 14, 0.1, (0.6, 0.1, 0.3)),
     "new": (0.15, 12, 1.5, 60.0, 0.15, 35, 8, 0.3, (0.5, 0.2, 0.3)),
-    "at risk": (0.20, 160, 12, 90.0, 0.10, 800, 2, -0.3, (0.3, 0.5, 0.2)),
+    "at risk": (0.20, 200, 10, 80.0, 0.10, 800, 1.5, -0.3, (0.3, 0.5, 0.2)),
     "hibernating": (0.25, 330, 2, 40.0, 0.20, 650, 0.5, 0.0, (0.3, 0.6, 0.1)),
 }
 
@@ -41,7 +41,14 @@ def make_customers(n: int = 2000, seed: int = 0, spread: float = 0.35) -> tuple[
     truth_idx = rng.choice(len(names), size=n, p=shares / shares.sum())
     cols: dict[str, np.ndarray] = {
         k: np.empty(n)
-        for k in ("recency_days", "frequency", "avg_order_value", "discount_share", "tenure_days", "web_visits_30d")
+        for k in (
+            "recency_days",
+            "frequency",
+            "avg_order_value",
+            "discount_share",
+            "tenure_days",
+            "web_visits_30d",
+        )
     }
     sentiment = np.empty(n)
     channel = np.empty(n, dtype=object)
