@@ -12,6 +12,7 @@ import typer
 
 from crmlens import __version__
 from crmlens.cli import bench, clv, project
+from crmlens.cli import segment
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -42,6 +43,7 @@ def _root(
 project.register(app)
 bench.register(app)
 # Capability command groups register here, one line each.
+segment.register(app)
 clv.register(app)
 
 
