@@ -61,7 +61,7 @@ class NextPeriodModel(BaseEstimator):
             subsample_freq=1,
             colsample_bytree=0.9,
             random_state=self.random_state,
-            n_jobs=2,
+            n_jobs=1,  # small data: threads only contend on a shared machine
             verbose=-1,
         )
 
