@@ -13,6 +13,7 @@ import typer
 from crmlens import __version__
 from crmlens.cli import bench, clv, project
 from crmlens.cli import segment
+from crmlens.cli import privacy
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -45,6 +46,7 @@ bench.register(app)
 # Capability command groups register here, one line each.
 segment.register(app)
 clv.register(app)
+privacy.register(app)
 
 
 def main() -> None:
