@@ -71,7 +71,7 @@ def _sample_cdnow() -> pd.DataFrame:
 def _lifetimes_anchor(tx: pd.DataFrame, cal: str, hold: str) -> dict[str, float]:
     """lifetimes' own pipeline: its weekly calibration/holdout summary and BetaGeoFitter."""
     from lifetimes import BetaGeoFitter
-    from lifetimes.utils import calibration_and_holdout_data
+    from lifetimes.utils import ConvergenceError, calibration_and_holdout_data
 
     frame = tx.assign(amount=tx["amount"].fillna(0.0))
     frame = frame[frame["amount"] >= 0]
@@ -87,19 +87,38 @@ def _lifetimes_anchor(tx: pd.DataFrame, cal: str, hold: str) -> dict[str, float]
             freq="W",
             monetary_value_col="amount",
         )
-        fitter = BetaGeoFitter().fit(s["frequency_cal"], s["recency_cal"], s["T_cal"])
-        pred = fitter.conditional_expected_number_of_purchases_up_to_time(
-            s["duration_holdout"], s["frequency_cal"], s["recency_cal"], s["T_cal"]
-        )
+        fitter, penalizer = None, float("nan")
+        for coef in (0.0, 0.001, 0.01, 0.1):  # lifetimes' own advice on ConvergenceError: add a penalizer
+            try:
+                fitter = BetaGeoFitter(penalizer_coef=coef).fit(
+                    s["frequency_cal"], s["recency_cal"], s["T_cal"]
+                )
+            except ConvergenceError:
+                continue
+            penalizer = coef
+            break
+        if fitter is not None:
+            pred = fitter.conditional_expected_number_of_purchases_up_to_time(
+                s["duration_holdout"], s["frequency_cal"], s["recency_cal"], s["T_cal"]
+            )
+    if fitter is None:
+        return {"seconds": m.seconds, "peak_mem_mb": m.peak_mem_mb, "converged": False}
     out = holdout_metrics(s["frequency_holdout"], pred)
-    return {**{k: out[k] for k in KEEP}, "seconds": m.seconds, "peak_mem_mb": m.peak_mem_mb}
+    return {
+        **{k: out[k] for k in KEEP},
+        "seconds": m.seconds,
+        "peak_mem_mb": m.peak_mem_mb,
+        "penalizer": penalizer,
+    }
 
 
 def _ours(tx: pd.DataFrame, cal: str, hold: str, model: str) -> tuple[dict[str, float], Any]:
     with DuckDBEngine(":memory:") as engine, measure() as m:
         engine.register("tx", tx)
         v = validate_holdout(engine, cal, hold, "W", model, table="tx")
-    return {**{k: v.metrics[k] for k in KEEP}, "seconds": m.seconds, "peak_mem_mb": m.peak_mem_mb}, v
+    metrics = {**{k: v.metrics[k] for k in KEEP}, "seconds": m.seconds, "peak_mem_mb": m.peak_mem_mb}
+    metrics["converged"] = v.result.purchase_model.converged_
+    return metrics, v
 
 
 def _ml(tx: pd.DataFrame, cal: str, hold: str, seed: int) -> dict[str, float] | None:

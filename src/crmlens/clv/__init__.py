@@ -8,6 +8,7 @@ Warehouse mode reads the canonical ``orders`` table through the Engine
 from crmlens.clv.io import read_transactions
 from crmlens.clv.ml import NextPeriodModel
 from crmlens.clv.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from crmlens.clv.report import clv_section
 from crmlens.clv.summary import holdout_period_counts, summary_from_transactions, summary_sql
 from crmlens.clv.validation import (
     HoldoutValidation,
@@ -40,4 +41,5 @@ __all__ = [
     "ml_holdout",
     "validation_data",
     "validation_figures",
+    "clv_section",
 ]
