@@ -17,7 +17,19 @@ import pandas as pd
 
 from crmlens.exceptions import ConfigError, SourceError, ValidationError
 
-_POSITIVE_WORDS = {"1", "yes", "y", "true", "t", "churn", "churned", "converted", "default", "bad", "positive"}
+_POSITIVE_WORDS = {
+    "1",
+    "yes",
+    "y",
+    "true",
+    "t",
+    "churn",
+    "churned",
+    "converted",
+    "default",
+    "bad",
+    "positive",
+}
 _NEGATIVE_WORDS = {"0", "no", "n", "false", "f", "stay", "stayed", "good", "negative"}
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|key|uuid|number|no)$|id$", re.IGNORECASE)
 
@@ -45,7 +57,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_excel(path)
         return pd.read_csv(path, sep=_sniff_sep(path), low_memory=False, encoding="utf-8-sig")
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise SourceError(str(path), f"cannot be read as a table ({exc}); give a CSV, Parquet or XLSX file") from exc
+        raise SourceError(
+            str(path), f"cannot be read as a table ({exc}); give a CSV, Parquet or XLSX file"
+        ) from exc
 
 
 def clean_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -129,11 +143,17 @@ def guess_id_columns(frame: pd.DataFrame) -> list[str]:
     return found
 
 
-def check_column(frame: pd.DataFrame, column: str | None, option: str, path: str | Path | None = None) -> None:
+def check_column(
+    frame: pd.DataFrame, column: str | None, option: str, path: str | Path | None = None
+) -> None:
     """Raise a config error naming the option, the file and the columns it could have been."""
     if column is None or column in frame.columns:
         return
     where = f" of {path}" if path else ""
     close = [c for c in frame.columns if str(c).lower() == column.lower()]
-    hint = f"; did you mean {close[0]!r}?" if close else f"; columns are: {', '.join(map(str, frame.columns[:30]))}"
+    hint = (
+        f"; did you mean {close[0]!r}?"
+        if close
+        else f"; columns are: {', '.join(map(str, frame.columns[:30]))}"
+    )
     raise ConfigError(f"{option} {column!r} is not a column{where}{hint}")

@@ -23,6 +23,8 @@ class _Numeric:
     coef: float = 0.0
     coef_missing: float = 0.0
     mean: float = 0.0
+    edges: np.ndarray | None = None  # quantile bins: a step function beside the slope (a small GAM)
+    bin_weights: np.ndarray | None = None
 
 
 @dataclass
@@ -56,6 +58,8 @@ class LinearScorer:
             part = _Numeric(log=log, lo=float(lo), hi=float(hi), median=float(np.median(ok)), mu=0.0, sd=1.0)
             z = self._num(part, x)
             part.mu, part.sd = float(z.mean()), float(z.std() or 1.0)
+            if np.unique(ok).size >= 10:
+                part.edges = np.unique(np.quantile(ok, np.linspace(0, 1, 9)[1:-1]))
             self.parts_.append(part)
 
     @staticmethod
@@ -71,6 +75,11 @@ class LinearScorer:
             if isinstance(part, _Numeric):
                 blocks.append(((self._num(part, x) - part.mu) / part.sd)[:, None])
                 blocks.append(np.isnan(x).astype(np.float64)[:, None])
+                if part.edges is not None:
+                    bins = self._bin(part, x)
+                    onehot = np.zeros((len(x), len(part.edges) + 1))
+                    onehot[np.arange(len(x)), bins] = 1.0
+                    blocks.append(onehot)
             else:
                 codes = self._codes(part, x)
                 onehot = np.zeros((len(x), part.n_levels))
@@ -79,12 +88,21 @@ class LinearScorer:
         return np.hstack(blocks)
 
     @staticmethod
+    def _bin(part: _Numeric, x: np.ndarray) -> np.ndarray:
+        assert part.edges is not None
+        return np.searchsorted(part.edges, np.where(np.isnan(x), part.median, x), side="right")
+
+    @staticmethod
     def _codes(part: _Categorical, x: np.ndarray) -> np.ndarray:
         codes = np.where(np.isnan(x), part.n_levels - 1, x).astype(np.int64)
         return np.clip(codes, 0, part.n_levels - 1)
 
     def fit(
-        self, M: np.ndarray, y: np.ndarray, categorical: dict[int, int], sample_weight: np.ndarray | None = None
+        self,
+        M: np.ndarray,
+        y: np.ndarray,
+        categorical: dict[int, int],
+        sample_weight: np.ndarray | None = None,
     ) -> LinearScorer:
         """Fit on the encoded matrix; ``categorical`` maps column index to its number of kept levels."""
         self._plan(M, categorical)
@@ -102,6 +120,9 @@ class LinearScorer:
             if isinstance(part, _Numeric):
                 part.coef, part.coef_missing = float(coef[pos]), float(coef[pos + 1])
                 pos += 2
+                if part.edges is not None:
+                    part.bin_weights = coef[pos : pos + len(part.edges) + 1].copy()
+                    pos += len(part.edges) + 1
             else:
                 part.weights = coef[pos : pos + part.n_levels].copy()
                 pos += part.n_levels
@@ -119,6 +140,8 @@ class LinearScorer:
             if isinstance(part, _Numeric):
                 z = (self._num(part, x) - part.mu) / part.sd
                 out[:, j] = part.coef * z + part.coef_missing * np.isnan(x)
+                if part.bin_weights is not None:
+                    out[:, j] += part.bin_weights[self._bin(part, x)]
             else:
                 assert part.weights is not None
                 out[:, j] = part.weights[self._codes(part, x)]

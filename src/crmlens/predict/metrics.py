@@ -15,7 +15,9 @@ from sklearn.metrics import (
 )
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5, top: float = 0.1) -> dict[str, float]:
+def binary_metrics(
+    y: np.ndarray, p: np.ndarray, threshold: float = 0.5, top: float = 0.1
+) -> dict[str, float]:
     """ROC-AUC, PR-AUC, log loss, Brier, F1 at ``threshold``, and recall/lift in the top ``top`` share."""
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
@@ -40,7 +42,12 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), q=min(bins, len(frame)), labels=False)
     grouped = frame.groupby("bin").agg(rows=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     return [
-        {"bin": int(b) + 1, "rows": int(r.rows), "predicted": float(r.predicted), "observed": float(r.observed)}
+        {
+            "bin": int(b) + 1,
+            "rows": int(r.rows),
+            "predicted": float(r.predicted),
+            "observed": float(r.observed),
+        }
         for b, r in grouped.iterrows()
     ]
 
@@ -55,7 +62,9 @@ def decile_table(y: np.ndarray, pred: np.ndarray) -> list[dict[str, float]]:
     """Deciles of the prediction (1 = highest) with mean predicted and actual value."""
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), "pred": np.asarray(pred, dtype=float)})
     frame["decile"] = 10 - pd.qcut(frame["pred"].rank(method="first"), q=min(10, len(frame)), labels=False)
-    grouped = frame.groupby("decile").agg(rows=("y", "size"), predicted=("pred", "mean"), actual=("y", "mean"))
+    grouped = frame.groupby("decile").agg(
+        rows=("y", "size"), predicted=("pred", "mean"), actual=("y", "mean")
+    )
     return [
         {"decile": int(d), "rows": int(r.rows), "predicted": float(r.predicted), "actual": float(r.actual)}
         for d, r in grouped.sort_index().iterrows()

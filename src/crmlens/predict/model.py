@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from crmlens.exceptions import NotFittedError, ValidationError
 from crmlens.predict.decision import choose_threshold
+from crmlens.predict.drift import numeric_shares
 from crmlens.predict.linear import LinearScorer
 from crmlens.predict.prep import TabularEncoder
 
@@ -75,7 +76,9 @@ class _Engine(BaseEstimator):
         params.update(extra or {})
         return params
 
-    def _dataset(self, M: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, reference=None) -> lgb.Dataset:
+    def _dataset(
+        self, M: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, reference=None
+    ) -> lgb.Dataset:
         return lgb.Dataset(
             M,
             label=y,
@@ -92,7 +95,7 @@ class _Engine(BaseEstimator):
         kwargs: dict[str, Any] = {}
         if M_va is not None:
             valid = self._dataset(M_va, y_va, reference=train)
-            kwargs = {"valid_sets": [valid], "callbacks": [lgb.early_stopping(50, verbose=False)]}
+            kwargs = {"valid_sets": [valid], "callbacks": [lgb.early_stopping(30, verbose=False)]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return lgb.train(self._lgb_params(params), train, num_boost_round=rounds, **kwargs)
@@ -105,18 +108,32 @@ class _Engine(BaseEstimator):
         sampler = optuna.samplers.TPESampler(seed=self.random_state, n_startup_trials=min(6, self.n_trials))
         study = optuna.create_study(direction="minimize", sampler=sampler)
         study.enqueue_trial(
-            {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 20, "feature_fraction": 0.8,
-             "bagging_fraction": 0.8, "lambda_l2": 1.0, "cat_smooth": 10.0}
+            {
+                "learning_rate": 0.05,
+                "num_leaves": 15,
+                "min_child_samples": 20,
+                "feature_fraction": 0.8,
+                "bagging_fraction": 0.8,
+                "lambda_l2": 1.0,
+                "cat_smooth": 10.0,
+            }
         )
         study.enqueue_trial(
-            {"learning_rate": 0.03, "num_leaves": 4, "min_child_samples": 50, "feature_fraction": 0.6,
-             "bagging_fraction": 0.8, "lambda_l2": 5.0, "cat_smooth": 20.0}
+            {
+                "learning_rate": 0.03,
+                "num_leaves": 4,
+                "min_child_samples": 50,
+                "feature_fraction": 0.6,
+                "bagging_fraction": 0.8,
+                "lambda_l2": 5.0,
+                "cat_smooth": 20.0,
+            }
         )
         rounds: dict[int, int] = {}
 
         def objective(trial: optuna.Trial) -> float:
             params = {
-                "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+                "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
                 "num_leaves": trial.suggest_int("num_leaves", 4, 48, log=True),
                 "min_child_samples": trial.suggest_int("min_child_samples", 5, 200, log=True),
                 "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),
@@ -135,7 +152,11 @@ class _Engine(BaseEstimator):
 
     def _split(self, M: np.ndarray, y: np.ndarray, stratify: bool):
         return train_test_split(
-            M, y, np.arange(len(y)), test_size=self.validation_size, random_state=self.random_state,
+            M,
+            y,
+            np.arange(len(y)),
+            test_size=self.validation_size,
+            random_state=self.random_state,
             stratify=y if stratify else None,
         )
 
@@ -194,9 +215,13 @@ class PropensityModel(ClassifierMixin, _Engine):
     Parameters
     ----------
     n_trials : int
-        Optuna trials for LightGBM (time-boxed by ``time_budget_s``).
+        Optuna trials for LightGBM; with the seed, this makes the tuning deterministic.
     time_budget_s : float
-        Wall-clock limit of the tuning, seconds.
+        Wall-clock safety limit of the tuning, seconds; if it cuts the trials short, results depend
+        on the machine's speed (``describe()["tuning_trials"]`` says how many ran).
+    n_jobs : int
+        LightGBM threads. 1 by default: on a busy small machine, OpenMP threads that wait on each
+        other make training several times slower than one thread.
     imbalance : {"auto", "none", "class_weight", "undersample"}
         Class-imbalance handling; ``auto`` compares the three on validation ROC-AUC.
     calibration : {"auto", "isotonic", "sigmoid", "none"}
@@ -209,8 +234,8 @@ class PropensityModel(ClassifierMixin, _Engine):
 
     def __init__(
         self,
-        n_trials: int = 15,
-        time_budget_s: float = 20.0,
+        n_trials: int = 12,
+        time_budget_s: float = 60.0,
         imbalance: str = "auto",
         calibration: str = "auto",
         blend: str = "auto",
@@ -219,7 +244,7 @@ class PropensityModel(ClassifierMixin, _Engine):
         cost: float | None = None,
         capacity: int | None = None,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         self.n_trials = n_trials
         self.time_budget_s = time_budget_s
@@ -253,8 +278,11 @@ class PropensityModel(ClassifierMixin, _Engine):
         self.encoder_ = TabularEncoder().fit(X)
         M = self.encoder_.transform(X)
         self.n_features_in_ = X.shape[1]
-        categorical = {j: len(self.encoder_.categorical_[n]) for j, n in enumerate(self.encoder_.features_)
-                       if n in self.encoder_.categorical_}
+        categorical = {
+            j: len(self.encoder_.categorical_[n])
+            for j, n in enumerate(self.encoder_.features_)
+            if n in self.encoder_.categorical_
+        }
         M_tr, M_va, y_tr, y_va, _, _ = self._split(M, y, stratify=True)
 
         def loss(y_true, s):
@@ -280,7 +308,9 @@ class PropensityModel(ClassifierMixin, _Engine):
             params, rounds, self.tuning_log_ = self._tune(M_tr, y_tr, M_va, y_va, loss)
             booster = self._train_lgb(params, M_tr, y_tr, rounds=rounds)
             s_lgb = booster.predict(M_va, raw_score=True)
-            strategies = ["none", "class_weight", "undersample"] if self.imbalance == "auto" else [self.imbalance]
+            strategies = (
+                ["none", "class_weight", "undersample"] if self.imbalance == "auto" else [self.imbalance]
+            )
             scored = {}
             for name in strategies:
                 if name == "none" and self.imbalance == "auto":
@@ -318,7 +348,10 @@ class PropensityModel(ClassifierMixin, _Engine):
         self.calibrator_ = _Calibrator(self.calibration_method_).fit(s_va, y_va)
         p_va = self.calibrator_(s_va)
         self.threshold_, self.threshold_rule_ = choose_threshold(
-            y_va, p_va, benefit=self.benefit, cost=self.cost,
+            y_va,
+            p_va,
+            benefit=self.benefit,
+            cost=self.cost,
             capacity=None if self.capacity is None else max(1, round(self.capacity * len(y_va) / len(y))),
         )
         self.validation_ = {"y": y_va, "p": p_va}
@@ -331,7 +364,9 @@ class PropensityModel(ClassifierMixin, _Engine):
             M_s, y_s, extra = self._imbalanced(strategy, M, y, params)
             self.booster_ = self._train_lgb(extra, M_s, y_s, rounds=int(rounds / (1 - self.validation_size)))
         else:
-            self.booster_ = self._train_lgb({"num_leaves": 2}, M[:200], y[:200], rounds=1)  # unused placeholder
+            self.booster_ = self._train_lgb(
+                {"num_leaves": 2}, M[:200], y[:200], rounds=1
+            )  # unused placeholder
         self.n_rounds_ = self.booster_.num_trees()
         rng = np.random.default_rng(self.random_state)
         self._sample_ = M[rng.choice(len(M), size=min(2000, len(M)), replace=False)]
@@ -388,12 +423,12 @@ class SpendModel(RegressorMixin, _Engine):
 
     def __init__(
         self,
-        n_trials: int = 15,
-        time_budget_s: float = 20.0,
+        n_trials: int = 12,
+        time_budget_s: float = 60.0,
         blend: str = "auto",
         validation_size: float = 0.25,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         self.n_trials = n_trials
         self.time_budget_s = time_budget_s
@@ -409,8 +444,11 @@ class SpendModel(RegressorMixin, _Engine):
         self.encoder_ = TabularEncoder().fit(X)
         M = self.encoder_.transform(X)
         self.n_features_in_ = X.shape[1]
-        categorical = {j: len(self.encoder_.categorical_[n]) for j, n in enumerate(self.encoder_.features_)
-                       if n in self.encoder_.categorical_}
+        categorical = {
+            j: len(self.encoder_.categorical_[n])
+            for j, n in enumerate(self.encoder_.features_)
+            if n in self.encoder_.categorical_
+        }
         M_tr, M_va, y_tr, y_va, _, _ = self._split(M, y, stratify=False)
         lin = LinearScorer(C=1.0, kind="ridge").fit(M_tr, y_tr, categorical)
         s_lin = lin.decision_function(M_va)
@@ -418,7 +456,9 @@ class SpendModel(RegressorMixin, _Engine):
         booster = self._train_lgb(params, M_tr, y_tr, rounds=rounds)
         s_lgb = booster.predict(M_va)
         weights = {"auto": _BLEND_WEIGHTS, "lightgbm": (1.0,), "logistic": (0.0,)}[self.blend]
-        self.blend_report_ = {w: float(mean_absolute_error(y_va, w * s_lgb + (1 - w) * s_lin)) for w in weights}
+        self.blend_report_ = {
+            w: float(mean_absolute_error(y_va, w * s_lgb + (1 - w) * s_lin)) for w in weights
+        }
         self.blend_weight_ = float(min(self.blend_report_, key=self.blend_report_.get))
         self.params_ = params
         self.linear_ = LinearScorer(C=1.0, kind="ridge").fit(M, y, categorical)
@@ -434,8 +474,11 @@ class SpendModel(RegressorMixin, _Engine):
 
     def describe(self) -> dict[str, Any]:
         self._check_fitted()
-        return {"lightgbm_params": self.params_, "lightgbm_rounds": self.n_rounds_,
-                "blend_weight_lightgbm": self.blend_weight_}
+        return {
+            "lightgbm_params": self.params_,
+            "lightgbm_rounds": self.n_rounds_,
+            "blend_weight_lightgbm": self.blend_weight_,
+        }
 
 
 def _profile(encoder: TabularEncoder, M: np.ndarray, y: np.ndarray | None) -> dict[str, Any]:
@@ -450,17 +493,22 @@ def _profile(encoder: TabularEncoder, M: np.ndarray, y: np.ndarray | None) -> di
             if y is not None:
                 frame = pd.DataFrame({"c": codes, "y": y}).groupby("c")["y"].mean()
                 entry["rate"] = {int(k): float(v) for k, v in frame.items()}
-            entry["share"] = {int(k): float(v) for k, v in pd.Series(codes).value_counts(normalize=True).items()}
+            entry["share"] = {
+                int(k): float(v) for k, v in pd.Series(codes).value_counts(normalize=True).items()
+            }
         else:
             ok = x[~np.isnan(x)].astype(np.float64)
             entry["kind"] = "number"
             entry["median"] = float(np.median(ok)) if ok.size else float("nan")
-            entry["edges"] = np.unique(np.quantile(ok, np.linspace(0, 1, 11)[1:-1])).tolist() if ok.size else []
+            entry["edges"] = (
+                np.unique(np.quantile(ok, np.linspace(0, 1, 11)[1:-1])).tolist() if ok.size else []
+            )
+            entry["bin_share"] = numeric_shares(x, entry["edges"]).tolist()
         profile[name] = entry
     return profile
 
 
-def default_lightgbm_scores(M_tr, y_tr, M_te, categorical_indices, random_state=0, n_jobs=2) -> np.ndarray:
+def default_lightgbm_scores(M_tr, y_tr, M_te, categorical_indices, random_state=0, n_jobs=1) -> np.ndarray:
     """The anchor: ``LGBMClassifier()`` with its defaults, on the same encoded columns."""
     model = lgb.LGBMClassifier(random_state=random_state, n_jobs=n_jobs, verbosity=-1)
     with warnings.catch_warnings():
@@ -476,13 +524,23 @@ def logistic_baseline_scores(X_tr: pd.DataFrame, y_tr, X_te: pd.DataFrame, rando
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    numeric = [c for c in X_tr.columns if pd.api.types.is_numeric_dtype(X_tr[c]) and not pd.api.types.is_bool_dtype(X_tr[c])]
+    numeric = [
+        c
+        for c in X_tr.columns
+        if pd.api.types.is_numeric_dtype(X_tr[c]) and not pd.api.types.is_bool_dtype(X_tr[c])
+    ]
     text = [c for c in X_tr.columns if c not in numeric]
     prep = ColumnTransformer(
         [
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                  OneHotEncoder(handle_unknown="ignore", min_frequency=5)), text),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+                ),
+                text,
+            ),
         ]
     )
     model = make_pipeline(prep, LogisticRegression(max_iter=2000, random_state=random_state))

@@ -63,7 +63,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 self.medians_[name] = float(median) if pd.notna(median) else 0.0
             self.features_.append(name)
         if not self.features_:
-            raise ValidationError("no usable feature columns: " + "; ".join(f"{k}: {v}" for k, v in self.dropped_.items()))
+            raise ValidationError(
+                "no usable feature columns: " + "; ".join(f"{k}: {v}" for k, v in self.dropped_.items())
+            )
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
         return self

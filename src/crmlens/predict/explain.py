@@ -1,0 +1,215 @@
+"""Why a score is high: global importance and per-row reason codes as sentences, with suggested actions.
+
+Contributions are exact and additive on the logit (TreeSHAP from LightGBM's ``pred_contrib`` plus the
+logistic model's centred terms), so a row's reasons are its largest positive contributions. Sentences
+for categories are prepared once per level, so a million rows cost a lookup and a few string joins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlens.exceptions import ConfigError
+
+# Sentences for well-known customer_360 columns; {value} is the row's value, any other name a feature of
+# the same row, {median} the training median. Users pass their own with ``templates=``.
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "recency_days": "no purchase for {value:.0f} days, usually every {avg_days_between_orders:.0f}",
+    "days_since_last_order": "no purchase for {value:.0f} days, usually every {avg_days_between_orders:.0f}",
+    "frequency": "{value:.0f} orders, against a usual {median:.0f}",
+    "n_orders": "{value:.0f} orders, against a usual {median:.0f}",
+    "n_tickets": "{value:.0f} support tickets (usual {median:.0f})",
+    "tenure": "tenure of {value:.0f} months (usual {median:.0f})",
+}
+
+# Churn reason -> retention action, first matching pattern wins; edit with a JSON file of the same shape.
+DEFAULT_ACTIONS: dict[str, str] = {
+    r"contract": "offer a discounted 12-month contract",
+    r"recency|days_since|last_order|inactive": "send a win-back offer with a personal discount",
+    r"ticket|support|complain|techsupport": "priority call from a senior support agent",
+    r"charge|price|amount|bill|monetary|spend": "review the plan price; offer a loyalty discount",
+    r"tenure|signup|age_days": "onboarding call to get the customer to first value",
+    r"payment": "suggest automatic payment with a small credit",
+    r"sentiment|rating|review|nps": "follow up on the negative feedback personally",
+    r"frequency|n_orders|orders": "targeted reminder with products they usually buy",
+    r"security|backup|protection|streaming|service": "free trial of an add-on service",
+}
+FALLBACK_ACTION = "call from the retention team"
+
+
+def load_actions(path: str | Path | None) -> dict[str, str]:
+    """Reason-to-action map from a JSON (or YAML) file ``{"regex on feature name": "action"}``."""
+    if path is None:
+        return dict(DEFAULT_ACTIONS)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"--actions {path}: cannot read it ({exc}); give a JSON object pattern -> action"
+        ) from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ConfigError(
+            f"--actions {path}: must be an object mapping a feature-name pattern to an action text"
+        )
+    for pattern in data:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"--actions {path}: pattern {pattern!r} is not a valid regex ({exc})") from exc
+    return data
+
+
+def _fmt(value: float) -> str:
+    if np.isnan(value):
+        return "missing"
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+class ReasonWriter:
+    """Turns contributions of one fitted model into sentences; built once, applied to many rows."""
+
+    def __init__(
+        self, model: Any, outcome: str = "positive", templates: Mapping[str, str] | None = None
+    ) -> None:
+        self.model = model
+        self.encoder = model.encoder_
+        self.features = list(self.encoder.features_)
+        self.profile = model.train_profile_
+        self.outcome = outcome
+        self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
+        base = getattr(model, "base_rate_", None)
+        self._category_text: dict[int, dict[int, str]] = {}
+        for j, name in enumerate(self.features):
+            if name not in self.encoder.categorical_:
+                continue
+            entry = self.profile[name]
+            texts = {}
+            for code in range(len(self.encoder.categorical_[name]) + 1):
+                level = self.encoder.level(name, float(code))
+                rate = entry.get("rate", {}).get(code)
+                extra = f" ({rate:.0%} {outcome} vs {base:.0%} overall)" if rate is not None and base else ""
+                texts[code] = f"{name} is {level}{extra}"
+            rate = entry.get("rate", {}).get(-1)
+            extra = f" ({rate:.0%} {outcome} vs {base:.0%} overall)" if rate is not None and base else ""
+            texts[-1] = f"{name} is missing{extra}"
+            self._category_text[j] = texts
+
+    def sentence(self, j: int, M_row: np.ndarray) -> str:
+        name = self.features[j]
+        value = float(M_row[j])
+        if j in self._category_text:
+            code = -1 if np.isnan(value) else int(value)
+            return self._category_text[j].get(code, f"{name} is other")
+        median = self.profile[name].get("median", float("nan"))
+        template = self.templates.get(name)
+        if template and not np.isnan(value):
+            row = {
+                f: float(M_row[i]) for i, f in enumerate(self.features) if f not in self.encoder.categorical_
+            }
+            try:
+                return template.format(
+                    value=value, median=median, **{k: v for k, v in row.items() if k != "value"}
+                )
+            except (KeyError, ValueError, IndexError):
+                pass
+        if np.isnan(value):
+            return f"{name} is missing"
+        side = "above" if value > median else "below" if value < median else "at"
+        return f"{name} is {_fmt(value)}, {side} the usual {_fmt(median)}"
+
+    def explain(self, M: np.ndarray, phi: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
+        """For each row, up to ``top`` reasons (feature, value, contribution, text), strongest first."""
+        k = min(top, phi.shape[1])
+        idx = (
+            np.argpartition(-phi, kth=k - 1, axis=1)[:, :k]
+            if phi.shape[1] > k
+            else np.tile(np.arange(phi.shape[1]), (phi.shape[0], 1))
+        )
+        rows = np.arange(phi.shape[0])[:, None]
+        order = np.argsort(-phi[rows, idx], axis=1)
+        idx = idx[rows, order]
+        contrib = phi[rows, idx]
+        out: list[list[dict[str, Any]]] = []
+        for i in range(phi.shape[0]):
+            reasons = []
+            for r in range(k):
+                c = contrib[i, r]
+                if c <= 0:
+                    break
+                j = int(idx[i, r])
+                reasons.append(
+                    {
+                        "feature": self.features[j],
+                        "contribution": round(float(c), 4),
+                        "text": self.sentence(j, M[i]),
+                    }
+                )
+            out.append(reasons)
+        return out
+
+
+def suggest_action(reasons: Sequence[Mapping[str, Any]], actions: Mapping[str, str]) -> str:
+    """The action of the first reason whose feature name matches a pattern of ``actions``."""
+    for reason in reasons:
+        for pattern, action in actions.items():
+            if re.search(pattern, str(reason["feature"]), flags=re.IGNORECASE):
+                return action
+    return FALLBACK_ACTION
+
+
+def explain_frame(
+    model: Any,
+    X: pd.DataFrame,
+    *,
+    top: int = 3,
+    outcome: str = "positive",
+    templates: Mapping[str, str] | None = None,
+    actions: Mapping[str, str] | None = None,
+    batch_size: int = 200_000,
+) -> pd.DataFrame:
+    """Score, reason sentences (``reason_1..top``), ``reasons`` as JSON and, with ``actions``, ``action``.
+
+    Works in batches so a million rows stay within a few hundred MB.
+    """
+    writer = ReasonWriter(model, outcome=outcome, templates=templates)
+    M_all = model._encode(X)
+    scores = np.empty(len(X))
+    reason_lists: list[list[dict[str, Any]]] = []
+    for start in range(0, len(X), batch_size):
+        M = M_all[start : start + batch_size]
+        phi, total = model._contributions_matrix(M)
+        calibrator = getattr(model, "calibrator_", None)
+        scores[start : start + len(M)] = calibrator(total) if calibrator is not None else total
+        reason_lists.extend(writer.explain(M, phi, top=top))
+    out = pd.DataFrame({"score": scores}, index=X.index)
+    for r in range(top):
+        out[f"reason_{r + 1}"] = [rs[r]["text"] if len(rs) > r else "" for rs in reason_lists]
+    out["reasons"] = [json.dumps(rs, ensure_ascii=False) for rs in reason_lists]
+    if actions is not None:
+        out["action"] = [suggest_action(rs, actions) for rs in reason_lists]
+    return out
+
+
+def global_importance(model: Any, X: pd.DataFrame | None = None, top: int = 15) -> list[dict[str, Any]]:
+    """Mean absolute contribution per feature (SHAP importance), largest first."""
+    frame = model.feature_importance(X).head(top)
+    return [
+        {"feature": f, "importance": round(float(v), 4)}
+        for f, v in zip(frame.feature, frame.importance, strict=True)
+    ]
