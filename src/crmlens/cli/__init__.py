@@ -14,6 +14,7 @@ from crmlens import __version__
 from crmlens.cli import bench, clv, project
 from crmlens.cli import segment
 from crmlens.cli import privacy
+from crmlens.cli import predict
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -44,6 +45,7 @@ def _root(
 project.register(app)
 bench.register(app)
 # Capability command groups register here, one line each.
+predict.register(app)
 segment.register(app)
 clv.register(app)
 privacy.register(app)
