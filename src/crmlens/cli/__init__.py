@@ -15,6 +15,8 @@ from crmlens.cli import bench, clv, project
 from crmlens.cli import segment
 from crmlens.cli import privacy
 from crmlens.cli import predict
+from crmlens.cli import recommend
+from crmlens.cli import support
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -46,9 +48,11 @@ project.register(app)
 bench.register(app)
 # Capability command groups register here, one line each.
 predict.register(app)
+recommend.register(app)
 segment.register(app)
 clv.register(app)
 privacy.register(app)
+support.register(app)
 
 
 def main() -> None:
