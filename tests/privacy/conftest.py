@@ -15,10 +15,43 @@ KEY = "test-pseudonym-key-0123456789abcdef"
 # Customer 1 (Zhang Wei) is in both sources; customer 2 (Li Na) and 3 (John Smith) in one each.
 PEOPLE = [
     # source, key, id, name, email, phone, address, external_id, consent_marketing, consent_profiling
-    ("crm", "C-1001", 1, "张伟", "zhang.wei@example.cn", "+8613812345678", "北京市朝阳区建国路88号", "110105194912310021", True, True),
+    (
+        "crm",
+        "C-1001",
+        1,
+        "张伟",
+        "zhang.wei@example.cn",
+        "+8613812345678",
+        "北京市朝阳区建国路88号",
+        "110105194912310021",
+        True,
+        True,
+    ),
     ("shop", "S-77001", 1, "Zhang Wei", "zw.shop@example.com", "+8613812345678", None, None, False, True),
-    ("crm", "C-1002", 2, "李娜", "li.na@example.cn", "+8613900001111", "上海市浦东新区世纪大道100号", None, True, False),
-    ("shop", "S-77002", 3, "John Smith", "john.smith@example.com", "+14155552671", "221 Baker Street", None, None, True),
+    (
+        "crm",
+        "C-1002",
+        2,
+        "李娜",
+        "li.na@example.cn",
+        "+8613900001111",
+        "上海市浦东新区世纪大道100号",
+        None,
+        True,
+        False,
+    ),
+    (
+        "shop",
+        "S-77002",
+        3,
+        "John Smith",
+        "john.smith@example.com",
+        "+14155552671",
+        "221 Baker Street",
+        None,
+        None,
+        True,
+    ),
 ]
 
 
@@ -56,7 +89,13 @@ def build_warehouse(engine: DuckDBEngine) -> None:
     engine.write_table("source_customers", src, mode="append")
     links = pd.DataFrame(
         [
-            {"source": s, "customer_key": k, "customer_id": cid, "match_probability": 0.99, "match_rule": "email"}
+            {
+                "source": s,
+                "customer_key": k,
+                "customer_id": cid,
+                "match_probability": 0.99,
+                "match_rule": "email",
+            }
             for s, k, cid, *_ in PEOPLE
         ]
     )

@@ -124,7 +124,9 @@ def test_feature_table_and_model_file_hold_no_clear_identifier(engine, tmp_path)
     rng = np.random.default_rng(0)
     emails = [f"user{i}@example.com" for i in range(60)]
     phones = [f"+86138{i:08d}" for i in range(60)]
-    engine.write_table("staged", pd.DataFrame({"customer_key": emails, "phone": phones, "spend": rng.gamma(2, 50, 60)}))
+    engine.write_table(
+        "staged", pd.DataFrame({"customer_key": emails, "phone": phones, "spend": rng.gamma(2, 50, 60)})
+    )
     pseudonymise_columns(engine, "staged", ["customer_key", "phone"], KEY)
     engine.execute(
         "CREATE TABLE features AS SELECT customer_key, phone, spend, spend > 100 AS big FROM staged"
@@ -132,7 +134,9 @@ def test_feature_table_and_model_file_hold_no_clear_identifier(engine, tmp_path)
     assert all(r["verdict"] in ("pseudonymised", "clean") for r in scan_table(engine, "features"))
     frame = engine.table("features").to_pandas()
     model = LogisticRegression().fit(frame[["spend"]], frame["big"])
-    model.feature_names_in_ = np.array(list(frame.columns[:1]), dtype=object)  # a model that keeps column names
+    model.feature_names_in_ = np.array(
+        list(frame.columns[:1]), dtype=object
+    )  # a model that keeps column names
     model.train_index_ = frame["customer_key"].to_numpy()  # and one that (wrongly) keeps row keys
     blob = pickle.dumps(model)
     (tmp_path / "model.pkl").write_bytes(blob)

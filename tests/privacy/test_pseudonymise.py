@@ -19,13 +19,19 @@ def test_token_is_rfc2104_hmac_sha256() -> None:
         expected = hmac.new(KEY.encode(), value.encode(), "sha256").hexdigest()[:32]
         assert tok.token(value) == "pz_" + expected
     long_key = "k" * 100  # keys longer than the block are hashed first, as RFC 2104 says
-    assert Tokenizer(long_key).token("x") == "pz_" + hmac.new(long_key.encode(), b"x", "sha256").hexdigest()[:32]
+    assert (
+        Tokenizer(long_key).token("x") == "pz_" + hmac.new(long_key.encode(), b"x", "sha256").hexdigest()[:32]
+    )
     assert Tokenizer(KEY).token("x") != Tokenizer(KEY + "!").token("x")
 
 
 def test_joins_survive_and_values_are_gone(engine) -> None:
-    engine.write_table("customers_stage", pd.DataFrame({"customer_key": ["a@x.com", "b@x.com", None], "n": [1, 2, 3]}))
-    engine.write_table("orders_stage", pd.DataFrame({"customer_key": ["a@x.com", "a@x.com", "b@x.com"], "amt": [1, 2, 3]}))
+    engine.write_table(
+        "customers_stage", pd.DataFrame({"customer_key": ["a@x.com", "b@x.com", None], "n": [1, 2, 3]})
+    )
+    engine.write_table(
+        "orders_stage", pd.DataFrame({"customer_key": ["a@x.com", "a@x.com", "b@x.com"], "amt": [1, 2, 3]})
+    )
     before = engine.query(
         "SELECT c.n, sum(o.amt) s FROM customers_stage c JOIN orders_stage o USING (customer_key) GROUP BY 1 ORDER BY 1"
     ).to_pandas()
@@ -35,7 +41,11 @@ def test_joins_survive_and_values_are_gone(engine) -> None:
         "SELECT c.n, sum(o.amt) s FROM customers_stage c JOIN orders_stage o USING (customer_key) GROUP BY 1 ORDER BY 1"
     ).to_pandas()
     pd.testing.assert_frame_equal(before, after)
-    keys = engine.query("SELECT customer_key FROM customers_stage ORDER BY n").to_pandas()["customer_key"].tolist()
+    keys = (
+        engine.query("SELECT customer_key FROM customers_stage ORDER BY n")
+        .to_pandas()["customer_key"]
+        .tolist()
+    )
     assert keys[0] == Tokenizer(KEY).token("a@x.com") and pd.isna(keys[2])
     snapshot = engine.table("orders_stage").to_pandas()
     pseudonymise_columns(engine, "orders_stage", ["customer_key"], KEY)  # twice changes nothing
@@ -91,6 +101,9 @@ def test_minimisation_refuses_clear_pii(engine) -> None:
     engine.write_table("f", pd.DataFrame({"email": ["a@x.com"], "spend": [1.0], "product_name": ["tea"]}))
     with pytest.raises(ValidationError, match=r"f\.email holds 1 clear email"):
         select_columns(engine, "f", ["email", "spend"])
-    assert list(select_columns(engine, "f", ["spend", "product_name"]).to_pandas().columns) == ["spend", "product_name"]
+    assert list(select_columns(engine, "f", ["spend", "product_name"]).to_pandas().columns) == [
+        "spend",
+        "product_name",
+    ]
     pseudonymise_columns(engine, "f", ["email"], KEY)
     assert len(select_columns(engine, "f", ["email", "spend"]).to_pandas()) == 1

@@ -14,7 +14,7 @@ import typer
 
 from crmlens.cli._output import console, emit, progress, to_json
 from crmlens.engine.base import Engine
-from crmlens.exceptions import ConfigError
+from crmlens.exceptions import ConfigError, ValidationError
 
 privacy_app = typer.Typer(help="PII scan, privacy report, erasure and access requests.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -148,8 +148,12 @@ def register(app: typer.Typer) -> None:
     @privacy_app.command("erase")
     def erase(
         customer: str = typer.Argument(..., help="customer_id, or with --source that source's customer key."),
-        source: str = typer.Option(None, "--source", help="Erase by this source's customer key instead of the id."),
-        mode: str = typer.Option("delete", "--mode", help="delete, or anonymise (keep order rows without identity)."),
+        source: str = typer.Option(
+            None, "--source", help="Erase by this source's customer key instead of the id."
+        ),
+        mode: str = typer.Option(
+            "delete", "--mode", help="delete, or anonymise (keep order rows without identity)."
+        ),
         receipt: Path = typer.Option(None, "--receipt", help="Write the receipt JSON here."),
         actor: str = typer.Option("cli", "--actor", help="Who asks, for the audit log."),
         reason: str = typer.Option("data subject request", "--reason"),
@@ -180,7 +184,11 @@ def register(app: typer.Typer) -> None:
             "text_cells_scrubbed": sum(result["text_cells_scrubbed"].values()),
             "models_to_retrain": len(result["retrain"]),
         }
-        emit({"metrics": metrics, "anchors": {}, "receipt": result}, json_out, tables=[("erased", rows), ("summary", [metrics])])
+        emit(
+            {"metrics": metrics, "anchors": {}, "receipt": result},
+            json_out,
+            tables=[("erased", rows), ("summary", [metrics])],
+        )
         if not json_out:
             console.print(f"receipt {result['receipt_id']} digest {result['digest']}")
 
@@ -193,7 +201,9 @@ def register(app: typer.Typer) -> None:
             False, "--encrypt", help="Encrypt the file with the passphrase in CRMLENS_EXPORT_PASSPHRASE."
         ),
         vault_key_env: str = typer.Option(
-            None, "--vault-key-env", help="Environment variable holding the vault key, to include clear values."
+            None,
+            "--vault-key-env",
+            help="Environment variable holding the vault key, to include clear values.",
         ),
         db: Path = typer.Option(None, "--db", help=_DB_HELP),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -212,7 +222,9 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(f"--vault-key-env {vault_key_env}: that environment variable is not set")
         passphrase = os.environ.get("CRMLENS_EXPORT_PASSPHRASE") if encrypt else None
         if encrypt and not passphrase:
-            raise ConfigError("--encrypt: set CRMLENS_EXPORT_PASSPHRASE to the passphrase for the export file")
+            raise ConfigError(
+                "--encrypt: set CRMLENS_EXPORT_PASSPHRASE to the passphrase for the export file"
+            )
         with _open(db) as engine:
             data = export_customer(engine, customer, source, vault_key=vault_key)
             body = (to_json(data) + "\n").encode("utf-8")
@@ -249,7 +261,7 @@ def register(app: typer.Typer) -> None:
             status = "[green]intact[/green]" if result.ok else f"[red]TAMPERED[/red]: {result.reason}"
             console.print(f"audit log: {result.entries} entries, {status}")
         if not result.ok:
-            raise typer.Exit(1)
+            raise ValidationError(f"audit log tampered: {result.reason} (crmlens audit verify)")
 
     app.add_typer(privacy_app, name="privacy")
     app.add_typer(audit_app, name="audit")

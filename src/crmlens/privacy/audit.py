@@ -104,10 +104,11 @@ class AuditLog:
         self.engine = engine
         self.key = _key(key)
         self.head_path = Path(head_path) if head_path else None
-        engine.execute(
-            f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq BIGINT, ts VARCHAR, actor VARCHAR, action VARCHAR, "
-            "target VARCHAR, purpose VARCHAR, details VARCHAR, prev_hash VARCHAR, hash VARCHAR)"
-        )
+        if not engine.has_table(AUDIT_TABLE):  # read-only warehouses can still be verified
+            engine.execute(
+                f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq BIGINT, ts VARCHAR, actor VARCHAR, action VARCHAR, "
+                "target VARCHAR, purpose VARCHAR, details VARCHAR, prev_hash VARCHAR, hash VARCHAR)"
+            )
 
     def append(
         self,

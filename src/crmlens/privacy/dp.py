@@ -5,7 +5,7 @@ and means (Laplace), histograms, each by segment. Segments are disjoint, so one 
 all segments costs its epsilon once (parallel composition); asking for several statistics splits
 the budget between them. Every released figure comes with its stated error: the half-width that
 the noise stays within with probability ``confidence`` (for Laplace noise of scale ``b``,
-``b * ln(1 / (1 - confidence))``; the geometric mechanism's tail is smaller than that).
+``b * ln(1 / (1 - confidence))``; for the geometric mechanism, the exact integer quantile).
 Means follow diffprivlib's bounded model, where the size of each group is public.
 """
 
@@ -56,6 +56,13 @@ def _check(epsilon: float, confidence: float) -> float:
     return math.log(1.0 / (1.0 - confidence))
 
 
+def _geometric_error(epsilon: float, confidence: float) -> float:
+    """The smallest integer m with P(|noise| > m) <= 1 - confidence for the two-sided geometric
+    mechanism of sensitivity 1: P(|X| > m) = 2 a^(m+1) / (1 + a), a = exp(-epsilon)."""
+    a = math.exp(-epsilon)
+    return float(max(0, math.ceil(math.log((1 - confidence) * (1 + a) / 2) / math.log(a) - 1)))
+
+
 def _rng(random_state: int | np.random.RandomState | None) -> np.random.RandomState | None:
     return np.random.RandomState(random_state) if isinstance(random_state, int) else random_state
 
@@ -67,10 +74,10 @@ def dp_count(
     random_state: int | np.random.RandomState | None = None,
 ) -> tuple[int, float]:
     """A private count (of rows, or of an integer given as the count) and its stated error."""
-    tail = _check(epsilon, confidence)
+    _check(epsilon, confidence)
     array = np.ones(values) if isinstance(values, (int, np.integer)) else np.ones(len(values))
     value = _tools().count_nonzero(array, epsilon=epsilon, random_state=_rng(random_state))
-    return int(value), tail / epsilon
+    return int(value), _geometric_error(epsilon, confidence)
 
 
 def dp_sum(
@@ -115,13 +122,13 @@ def dp_histogram(
     random_state: int | np.random.RandomState | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Private bin counts, bin edges and the stated error of each count."""
-    tail = _check(epsilon, confidence)
+    _check(epsilon, confidence)
     if range is None and isinstance(bins, int):
         raise ConfigError("differential privacy: histogram needs range=(lo, hi) or explicit bin edges")
     counts, edges = _tools().histogram(
         np.asarray(values, float), epsilon=epsilon, bins=bins, range=range, random_state=_rng(random_state)
     )
-    return counts, edges, tail / epsilon
+    return counts, edges, _geometric_error(epsilon, confidence)
 
 
 def dp_by_segment(

@@ -120,8 +120,13 @@ def find_subject(engine: Engine, customer: str | int, source: str | None = None)
         for column in frame.columns:
             if column in _UNIQUE_COLUMNS or column in ("name", "address"):
                 values |= {str(v) for v in frame[column].dropna().tolist() if str(v).strip()}
-    if customer_id is None and not keys:
-        raise ValidationError(f"erasure: customer {customer!r} not found")
+    linked = customer_id is not None if source is not None else bool(keys)
+    known = linked or any(not frame.empty for frame in frames)
+    if not known:
+        raise ValidationError(
+            f"erasure: customer {customer!r} not found in customers or customer_links"
+            + ("" if source else "; to erase by a source's own key pass --source SOURCE")
+        )
     return Subject(customer_id, sorted(keys), values)
 
 
@@ -283,6 +288,17 @@ def erase_customer(
                     or (kind == "VARCHAR" and c in ("text", "subject", "body", "name", "address"))
                 ]
                 sets = ", ".join(f"{_q(c)} = NULL" for c in blank)
+                # the kept rows are the subject's: their other text, ids included, loses the identifiers too
+                needles = sorted(
+                    {v for v in subject.values if len(v) >= _MIN_SCRUB_LEN}, key=len, reverse=True
+                )
+                for c, kind in columns.items():
+                    if c in blank or kind != "VARCHAR" or not needles:
+                        continue
+                    expr = _q(c)
+                    for v in needles:
+                        expr = f"replace({expr}, {_lit(v)}, {_lit(ERASED)})"
+                    sets += f", {_q(c)} = {expr}"
                 engine.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}")
                 receipt["tables"][table] = {"anonymised": n}
         for table in tables:

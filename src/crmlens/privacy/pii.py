@@ -250,24 +250,30 @@ _HINTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("city", "quasi", r"(^|_)(city|suburb|town)$|城市"),
     )
 )
+_NOT_PERSON_TABLE = re.compile(
+    r"^(products?|segments?|campaigns?|categor|events?|models?|compan|brands?|stores?|shops?)"
+)
 _NOT_PERSON = re.compile(
     r"^(product|segment|campaign|file|table|column|category|event|source|model|task|company|brand)"
 )
 
 
-def column_hint(column: str) -> tuple[str, str] | None:
-    """(kind, class) that a column's name suggests, or None; ``product_name`` is not a person's name."""
+def column_hint(column: str, table: str = "") -> tuple[str, str] | None:
+    """(kind, class) that a column's name suggests, or None; ``product_name`` (or ``products.name``)
+    is not a person's name."""
     name = column.strip().lower()
     if _NOT_PERSON.match(name):
         return None
     for kind, cls, pattern in _HINTS:
         if pattern.search(name):
+            if kind == "name" and _NOT_PERSON_TABLE.match(table.strip().lower()):
+                return None
             return kind, cls
     return None
 
 
 def scan_values(
-    values: Iterable[Any], column: str = "", regions: Sequence[str] = ("CN", "US", "GB")
+    values: Iterable[Any], column: str = "", regions: Sequence[str] = ("CN", "US", "GB"), table: str = ""
 ) -> dict[str, Any]:
     """What one column holds: the hint from its name, hits per kind in its values, and a verdict.
 
@@ -290,7 +296,7 @@ def scan_values(
         kinds = {m.kind for m in find_pii(text, regions)}
         hits.update(kinds)
         n_pii += bool(kinds)
-    hint = column_hint(column) if column else None
+    hint = column_hint(column, table) if column else None
     if n and n_tokens >= 0.9 * n:
         verdict = "pseudonymised"
     elif (hint and hint[1] == "direct") or (n and n_pii >= max(1, 0.05 * n)):
@@ -336,7 +342,7 @@ def scan_table(
             values: list[Any] = []
         else:
             values = series.dropna().astype(str).tolist()
-        row = scan_values(values, column, regions)
+        row = scan_values(values, column, regions, table=table)
         row["table"] = table
         row["rows"] = total
         out.append(row)

@@ -81,15 +81,24 @@ def _phone(rng: np.random.Generator) -> tuple[str, str]:
 
 
 def _email(rng: np.random.Generator) -> str:
-    user = rng.choice(["zhang.wei", "li_na", "wang.fang88", "john.smith", "m.garcia", "anna-k", "chen_jie2020"])
-    domain = rng.choice(["qq.com", "163.com", "gmail.com", "example.co.uk", "corp.example.cn", "mail.example.de"])
+    user = rng.choice(
+        ["zhang.wei", "li_na", "wang.fang88", "john.smith", "m.garcia", "anna-k", "chen_jie2020"]
+    )
+    domain = rng.choice(
+        ["qq.com", "163.com", "gmail.com", "example.co.uk", "corp.example.cn", "mail.example.de"]
+    )
     return f"{user}{int(rng.integers(0, 100))}@{domain}"
 
 
 def _ip(rng: np.random.Generator) -> str:
     if rng.random() < 0.7:
         return ".".join(str(int(x)) for x in [rng.integers(1, 224), *rng.integers(0, 256, 3)])
-    return "2001:db8:" + ":".join(f"{int(x):x}" for x in rng.integers(0, 65536, 3)) + "::" + f"{int(rng.integers(1, 999)):x}"
+    return (
+        "2001:db8:"
+        + ":".join(f"{int(x):x}" for x in rng.integers(0, 65536, 3))
+        + "::"
+        + f"{int(rng.integers(1, 999)):x}"
+    )
 
 
 def _passport(rng: np.random.Generator) -> tuple[str, str]:
@@ -145,7 +154,9 @@ def planted_corpus(n: int = 1000, seed: int = 0, hosts: Sequence[str] = ()) -> l
         parts: list[str] = []
         language = "zh" if rng.random() < 0.5 else "en"
         for _ in range(1 + int(rng.random() < 0.4)):
-            kind = ["prc_id", "bank_card", "phone", "email", "ip", "passport"][i % 6 if not planted else int(rng.integers(6))]
+            kind = ["prc_id", "bank_card", "phone", "email", "ip", "passport"][
+                i % 6 if not planted else int(rng.integers(6))
+            ]
             if kind == "prc_id":
                 value = make_prc_id(rng)
                 label = "身份证号" if language == "zh" else "ID number"

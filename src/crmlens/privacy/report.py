@@ -48,7 +48,12 @@ def privacy_report(engine: Engine, sample_rows: int = 2000, seed: int = 0) -> di
         metrics[f"consent_{purpose}_allowed"] = row["allowed_customers"]
     findings = [
         f"{c['table']}.{c['column']}: clear {c['name_hint'] or ', '.join(c['kinds'])} "
-        f"({c['values_with_pii']}/{c['values_scanned']} sampled values); pseudonymise it at ingest"
+        f"({c['values_with_pii']}/{c['values_scanned']} sampled values); "
+        + (
+            "pseudonymise it at ingest (privacy.pseudonymise)"
+            if c["name_hint"]
+            else "scrub it before text models read it (crmlens.privacy.scrub_text)"
+        )
         for c in clear
     ]
     return {"metrics": metrics, "columns": columns, "consent": consent, "audit": audit, "findings": findings}
