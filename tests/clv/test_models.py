@@ -70,7 +70,7 @@ def test_expected_purchases_grow_with_horizon_and_history() -> None:
 
 def test_estimator_contract_and_errors() -> None:
     model = BetaGeoModel(penalizer=0.01)
-    assert clone(model).get_params() == {"penalizer": 0.01}
+    assert clone(model).get_params() == {"penalizer": 0.01, "hardcore": False}
     with pytest.raises(NotFittedError):
         model.probability_alive(TINY)
     with pytest.raises(ValidationError, match="recency"):
@@ -103,3 +103,26 @@ def test_gamma_gamma_recovers_mean_and_shrinks() -> None:
     assert ((expected >= lo) & (expected <= hi)).all()
     new = model.expected_spend(pd.DataFrame({"frequency": [0.0], "monetary_value": [0.0]}))
     assert new[0] == pytest.approx(fitted_population)
+
+
+def test_hardcore_share_is_found_and_preferred_by_aic() -> None:
+    summary = simulate_bgnbd(
+        6000, r=0.5, alpha=4.0, a=1.0, b=2.0, T=39.0, holdout=39.0, seed=11, never_drop=0.3
+    )
+    plain = BetaGeoModel().fit(summary)
+    loyal = BetaGeoModel(hardcore=True).fit(summary)
+    assert loyal.params_["pi"] == pytest.approx(0.3, abs=0.15)
+    assert loyal.aic_ < plain.aic_
+    err_plain = abs(plain.expected_purchases(summary, 39.0).sum() / summary["frequency_holdout"].sum() - 1)
+    err_loyal = abs(loyal.expected_purchases(summary, 39.0).sum() / summary["frequency_holdout"].sum() - 1)
+    assert err_loyal < err_plain and err_loyal < 0.1
+    assert loyal.score(summary) > plain.score(summary)
+
+
+def test_auto_picks_lowest_aic() -> None:
+    from crmlens.clv import fit_clv
+
+    result = fit_clv(simulate_bgnbd(1500, seed=6), unit="W", model="auto")
+    aic = result.info["aic"]
+    assert set(aic) == {"bgnbd", "mbgnbd", "bgnbd_hc", "mbgnbd_hc"}
+    assert result.model == min(aic, key=aic.get)

@@ -12,7 +12,7 @@ from crmlens.clv.report import clv_section, holdout_split
 from crmlens.engine import DuckDBEngine
 
 
-def _orders(n: int = 300, seed: int = 5) -> pd.DataFrame:
+def _orders(n: int = 200, seed: int = 5) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for cid in range(1, n + 1):

@@ -43,7 +43,9 @@ def register(app: typer.Typer) -> None:
             help="Hold out the last N days (instead of --calibration-end/--holdout-end).",
         ),
         unit: str = typer.Option("W", "--unit", help="Time unit of the model: W (weeks) or D (days)."),
-        model: str = typer.Option("bgnbd", "--model", help="bgnbd or mbgnbd."),
+        model: str = typer.Option(
+            "auto", "--model", help="bgnbd, mbgnbd, bgnbd_hc, mbgnbd_hc, or auto (lowest AIC on calibration)."
+        ),
         horizon_days: float = typer.Option(365.0, "--horizon-days", help="CLV horizon in days."),
         margin: float = typer.Option(1.0, "--margin", help="Profit margin as a fraction of spend (0-1]."),
         discount_rate: float = typer.Option(0.0, "--discount-rate", help="Annual discount rate [0-1)."),
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
             if holdout_end and not calibration_end:
                 raise ConfigError("clv fit: --holdout-end needs --calibration-end")
             bar.update(task, advance=1, description="fitting models")
-            payload: dict = {"model": model, "unit": unit.upper()[:1], "file": str(transactions)}
+            payload: dict = {"model_option": model, "unit": unit.upper()[:1], "file": str(transactions)}
             with DuckDBEngine(":memory:") as engine:
                 engine.register("clv_transactions", tx)
                 cols = {"table": "clv_transactions"}
@@ -116,6 +118,8 @@ def register(app: typer.Typer) -> None:
             payload["calibration_end"] = calibration_end or str(last_day.date())
             payload["holdout_end"] = holdout_end
             payload["customers"] = len(summary)
+            payload["model"] = result.model
+            payload["aic"] = result.info.get("aic", {})
             payload["params"] = {
                 **result.purchase_model.params_,
                 **(

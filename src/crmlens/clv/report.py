@@ -24,7 +24,7 @@ def holdout_split(engine: Engine, table: str = "orders", holdout_days: int = 90)
     return str((last - pd.Timedelta(days=days)).date()), str(last.date())
 
 
-def clv_section(engine: Engine, unit: str = "W", model: str = "bgnbd"):  # noqa: ANN201 - report Section
+def clv_section(engine: Engine, unit: str = "W", model: str = "auto"):  # noqa: ANN201 - report Section
     """Report section: predicted vs actual holdout purchases (two plots), metrics and CLV tiers.
 
     Returns ``None`` when the warehouse has no orders with customers (the report skips it).
@@ -44,7 +44,7 @@ def clv_section(engine: Engine, unit: str = "W", model: str = "bgnbd"):  # noqa:
     m = v.metrics
     unit_name = {"D": "days", "W": "weeks"}[unit.upper()[:1]]
     intro = (
-        f"Lifetime value: BG/NBD purchase model and Gamma-Gamma spend model, fitted on orders up to "
+        f"Lifetime value: {v.result.model} purchase model (lowest AIC) and Gamma-Gamma spend model, fitted on orders up to "
         f"{calibration_end} and checked on the {int(v.summary['duration_holdout'].max())} {unit_name} after it "
         f"(to {holdout_end}). Holdout repeat purchases: actual {m['actual_total']:,.0f}, predicted "
         f"{m['predicted_total']:,.0f} ({m['holdout_total_error_pct']:+.1f}%); per customer MAE {m['mae']:.2f}, "

@@ -18,16 +18,19 @@ def simulate_bgnbd(
     holdout: float = 0.0,
     seed: int = 0,
     integer_time: bool = False,
+    never_drop: float = 0.0,
 ) -> pd.DataFrame:
     """Summaries (``frequency, recency, T``, and ``frequency_holdout`` if ``holdout > 0``).
 
     Each customer buys at rate lambda ~ Gamma(r, alpha) and, after each purchase, drops out with
     probability p ~ Beta(a, b) (Fader, Hardie & Lee 2005). ``integer_time`` rounds purchase
-    times up to whole periods and counts distinct periods, like weekly data.
+    times up to whole periods and counts distinct periods, like weekly data. A share
+    ``never_drop`` of customers never drops out (the ``hardcore`` variant of the models).
     """
     rng = np.random.default_rng(seed)
     lam = rng.gamma(r, 1.0 / alpha, n_customers)
     p = rng.beta(a, b, n_customers)
+    p[rng.random(n_customers) < never_drop] = 0.0  # a loyal share that never drops out
     T_arr = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()
     end = T_arr + holdout
     t = np.zeros(n_customers)

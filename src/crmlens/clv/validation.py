@@ -134,7 +134,7 @@ def validate_holdout(
     calibration_end: str | date | datetime,
     holdout_end: str | date | datetime,
     unit: str = "W",
-    model: str = "bgnbd",
+    model: str = "auto",
     *,
     table: str = "orders",
     customer_col: str = "customer_id",

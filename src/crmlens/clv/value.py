@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlens.clv.models import MODELS, GammaGammaModel
+from crmlens.clv.models import MODELS, GammaGammaModel, make_model
 from crmlens.clv.summary import UNITS, summary_sql
 from crmlens.engine.base import Engine
 from crmlens.exceptions import ConfigError, ValidationError
@@ -53,17 +53,23 @@ def _check_finance(horizon_days: float, margin: float, discount_rate: float) -> 
 def fit_clv(
     summary: pd.DataFrame, unit: str = "D", model: str = "bgnbd", penalizer: float = 0.0
 ) -> CLVResult:
-    """Fit the purchase model (``bgnbd`` or ``mbgnbd``) and, where spend is known, Gamma-Gamma."""
-    if model not in MODELS:
-        raise ConfigError(f"clv: unknown model {model!r}; choose one of {sorted(MODELS)}")
-    purchase = MODELS[model](penalizer=penalizer).fit(summary)
+    """Fit the purchase model and, where spend is known, Gamma-Gamma.
+
+    ``model`` is ``bgnbd``, ``mbgnbd``, ``bgnbd_hc``, ``mbgnbd_hc`` (with a never-dropping
+    share), or ``auto``: all four, keeping the lowest AIC on the calibration data (no holdout
+    is looked at).
+    """
+    names = sorted(MODELS) if model == "auto" else [model]
+    fitted = {name: make_model(name, penalizer).fit(summary) for name in names}
+    chosen = min(fitted, key=lambda name: fitted[name].aic_)
     spend = None
     if (
         "monetary_value" in summary
         and ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).sum() >= 2
     ):
         spend = GammaGammaModel(penalizer=penalizer).fit(summary)
-    return CLVResult(purchase, spend, unit.upper()[:1], model)
+    info = {"aic": {name: m.aic_ for name, m in fitted.items()}}
+    return CLVResult(fitted[chosen], spend, unit.upper()[:1], chosen, info=info)
 
 
 def customer_value(
@@ -128,7 +134,7 @@ def score_customers(
     *,
     as_of: str | date | datetime | None = None,
     unit: str = "W",
-    model: str = "bgnbd",
+    model: str = "auto",
     table: str = "orders",
 ) -> pd.DataFrame:
     """CLV for every customer in the warehouse ``orders`` table, as of its last order (or ``as_of``).
