@@ -58,8 +58,8 @@ _PASSPORT_CUE = re.compile(
     re.IGNORECASE,
 )
 _NAME_CUE = re.compile(
-    r"(?i:my name is|this is|name:|i am|i'm)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
-    r"|(?:我叫|我是|姓名[:：]?\s*|联系人[:：]?\s*|收件人[:：]?\s*)([\u4e00-\u9fa5]{2,4})(?=[，。,.!！\s]|$|[\u4e00-\u9fa5])",
+    r"(?i:my name is|name:|call me)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2})"
+    r"|(?:我叫|我的名字是|姓名[:：]?\s*|联系人[:：]?\s*|收件人[:：]?\s*)([\u4e00-\u9fa5]{2,4})(?=[，。,.!！\s]|$|[\u4e00-\u9fa5])",
 )
 _ADDRESS = re.compile(
     r"(?:[\u4e00-\u9fa5]{2,8}(?:省|自治区))?(?:[\u4e00-\u9fa5]{2,8}市)?(?:[\u4e00-\u9fa5]{1,8}(?:区|县))?"
