@@ -107,3 +107,31 @@ def test_minimisation_refuses_clear_pii(engine) -> None:
     ]
     pseudonymise_columns(engine, "f", ["email"], KEY)
     assert len(select_columns(engine, "f", ["email", "spend"]).to_pandas()) == 1
+
+
+def test_protect_staged_like_the_loader(warehouse) -> None:
+    """Each staged canonical table protected in its load transaction: joins hold, text is scrubbed."""
+    from crmlens.privacy import protect_staged, scan_table
+
+    before = warehouse.query(
+        "SELECT s.email IS NOT NULL AS has_email, count(*) AS n FROM orders o JOIN source_customers s "
+        "USING (source, customer_key) GROUP BY 1 ORDER BY 1"
+    ).to_pandas()
+    done = {}
+    with warehouse.transaction():
+        for table in ("source_customers", "orders", "events", "feedback", "tickets", "campaign_contacts"):
+            done[table] = protect_staged(warehouse, table, table, KEY)
+    after = warehouse.query(
+        "SELECT s.email IS NOT NULL AS has_email, count(*) AS n FROM orders o JOIN source_customers s "
+        "USING (source, customer_key) GROUP BY 1 ORDER BY 1"
+    ).to_pandas()
+    pd.testing.assert_frame_equal(before, after)
+    assert done["tickets"] == {"pseudonymised": ["customer_key"], "scrubbed_columns": ["subject", "body"],
+                               "scrubbed_cells": 2}  # fmt: skip
+    assert (
+        warehouse.query("SELECT text FROM feedback WHERE feedback_id = 'F1'").scalar()
+        == "快递太慢了，请打<PHONE>联系我"
+    )
+    for table in ("source_customers", "tickets", "feedback"):
+        flagged = [r["column"] for r in scan_table(warehouse, table) if r["verdict"] == "pii"]
+        assert flagged == [], (table, flagged)

@@ -31,7 +31,15 @@ from crmlens.privacy.pii import (
     scan_warehouse,
     scrub_text,
 )
-from crmlens.privacy.pseudonymise import Tokenizer, load_key, pseudonymise_columns, reveal, select_columns
+from crmlens.privacy.pseudonymise import (
+    Tokenizer,
+    load_key,
+    protect_staged,
+    pseudonymise_columns,
+    reveal,
+    scrub_columns,
+    select_columns,
+)
 from crmlens.privacy.report import privacy_report
 
 __all__ = [
@@ -67,11 +75,13 @@ __all__ = [
     "load_warehouse_key",
     "open_warehouse",
     "privacy_report",
+    "protect_staged",
     "pseudonymise_columns",
     "reveal",
     "scan_table",
     "scan_values",
     "scan_warehouse",
+    "scrub_columns",
     "scrub_text",
     "select_columns",
     "suppress_small_groups",

@@ -29,13 +29,17 @@ from crmlens.privacy.crypto import Sealer
 from crmlens.privacy.pii import column_hint
 
 __all__ = [
+    "IDENTIFIER_COLUMNS",
     "KEY_ENV",
     "KEY_FILE_ENV",
+    "TEXT_COLUMNS",
     "TOKEN_PATTERN",
     "Tokenizer",
     "load_key",
+    "protect_staged",
     "pseudonymise_columns",
     "reveal",
+    "scrub_columns",
     "select_columns",
 ]
 
@@ -233,3 +237,78 @@ def select_columns(engine: Engine, table: str, columns: Sequence[str]) -> Relati
                 )
     cols = ", ".join(_quote(c) for c in columns)
     return engine.query(f"SELECT {cols} FROM {_quote(table)}")
+
+
+# What the loader protects in each canonical table: identifiers become tokens, free text is scrubbed.
+IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "source_customers": ("customer_key", "name", "email", "phone", "address", "external_id"),
+    "orders": ("customer_key",),
+    "events": ("customer_key",),
+    "feedback": ("customer_key",),
+    "tickets": ("customer_key",),
+    "campaign_contacts": ("customer_key",),
+}
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"feedback": ("text",), "tickets": ("subject", "body")}
+
+
+def scrub_columns(engine: Engine, table: str, columns: Sequence[str]) -> int:
+    """Replace PII in free-text ``columns`` by typed placeholders (``<PHONE>``), in place; returns cells changed.
+
+    Each distinct text is scrubbed once in Python and written back with one join, like
+    :func:`pseudonymise_columns`; no transaction of its own.
+    """
+    from crmlens.privacy.pii import scrub_text
+
+    present = set(engine.columns(table))
+    changed = 0
+    for column in columns:
+        if column not in present:
+            raise ValidationError(f"scrub: table {table!r} has no column {column!r}")
+        col = _quote(column)
+        texts = (
+            engine.query(f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL")
+            .to_arrow()
+            .column(0)
+            .to_pylist()
+        )
+        pairs = [(t, s) for t in texts if (s := scrub_text(t)) != t]
+        if not pairs:
+            continue
+        view = f"__scrub_map_{abs(hash((table, column))) % 10**8}"
+        engine.register(view, pa.table({"v": [p[0] for p in pairs], "s": [p[1] for p in pairs]}))
+        try:
+            changed += int(
+                engine.query(
+                    f"SELECT count(*) FROM {_quote(table)} t JOIN {view} m ON t.{col} = m.v"
+                ).scalar()
+            )
+            engine.execute(
+                f"UPDATE {_quote(table)} SET {col} = m.s FROM {view} m WHERE {_quote(table)}.{col} = m.v"
+            )
+        finally:
+            _unregister(engine, view)
+    return changed
+
+
+def protect_staged(
+    engine: Engine,
+    table: str,
+    entity: str,
+    key: bytes | str,
+    *,
+    vault_key: str | bytes | None = None,
+    scrub: bool = True,
+) -> dict[str, object]:
+    """What the loader calls on a staged table inside its load transaction.
+
+    ``entity`` is the canonical table the stage loads into; its identifier columns
+    (:data:`IDENTIFIER_COLUMNS`) that the stage has are tokenised, and its free-text columns
+    (:data:`TEXT_COLUMNS`) scrubbed. Returns what was done, for ``ingest_log`` and the report.
+    """
+    present = set(engine.columns(table))
+    columns = [c for c in IDENTIFIER_COLUMNS.get(entity, ()) if c in present]
+    if columns:
+        pseudonymise_columns(engine, table, columns, key, vault_key=vault_key)
+    texts = [c for c in TEXT_COLUMNS.get(entity, ()) if c in present] if scrub else []
+    scrubbed = scrub_columns(engine, table, texts) if texts else 0
+    return {"pseudonymised": columns, "scrubbed_columns": texts, "scrubbed_cells": scrubbed}
