@@ -17,6 +17,7 @@ from crmlens.cli import privacy
 from crmlens.cli import predict
 from crmlens.cli import recommend
 from crmlens.cli import support
+from crmlens.cli import text
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -53,6 +54,7 @@ segment.register(app)
 clv.register(app)
 privacy.register(app)
 support.register(app)
+text.register(app)
 
 
 def main() -> None:
