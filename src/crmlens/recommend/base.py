@@ -49,6 +49,10 @@ class BaseRecommender(BaseEstimator):
         """Scores (len(rows) x n_items); ``rows`` are training rows, -1 for an unknown customer."""
         raise NotImplementedError
 
+    def item_matrix(self) -> np.ndarray | sp.csr_matrix | None:
+        """``M`` with ``_score(rows, X) == X @ M`` for item-to-item models; None for the others."""
+        return None
+
     # -- shared -------------------------------------------------------------------------------
     def fit(self, X: Interactions | sp.spmatrix, y: Any = None) -> BaseRecommender:
         """Learn from a customer x item matrix of implicit-feedback weights."""
@@ -132,7 +136,11 @@ class BaseRecommender(BaseEstimator):
         n = min(n, n_items)
         if groups is not None and max_per_group:
             return _diverse_top(scores, n, groups, max_per_group)
-        part = np.argpartition(-scores, n - 1, axis=1)[:, :n] if n < n_items else np.tile(np.arange(n_items), (len(rows), 1))
+        part = (
+            np.argpartition(-scores, n - 1, axis=1)[:, :n]
+            if n < n_items
+            else np.tile(np.arange(n_items), (len(rows), 1))
+        )
         part_scores = np.take_along_axis(scores, part, axis=1)
         order = np.argsort(-part_scores, axis=1, kind="stable")
         items = np.take_along_axis(part, order, axis=1)
@@ -179,8 +187,11 @@ class BaseRecommender(BaseEstimator):
             )
             out_items.append(items)
             out_scores.append(scores)
-        return self._frame(customer_ids, np.vstack(out_items) if out_items else np.empty((0, n), int),
-                           np.vstack(out_scores) if out_scores else np.empty((0, n)))
+        return self._frame(
+            customer_ids,
+            np.vstack(out_items) if out_items else np.empty((0, n), int),
+            np.vstack(out_scores) if out_scores else np.empty((0, n)),
+        )
 
     def _frame(self, customer_ids: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         k = items.shape[1]
@@ -337,7 +348,7 @@ def _get(arrays: Mapping[str, np.ndarray], key: str) -> Any:
 
 def state_arrays(model: BaseRecommender, prefix: str = "") -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
-    index = () if prefix else ("user_ids_", "item_ids_", "user_items_", "item_popularity_")
+    index = () if prefix else _INDEX
     for name in (*index, *model._state):
         if hasattr(model, name):
             _put(arrays, prefix + name, getattr(model, name))
@@ -346,19 +357,27 @@ def state_arrays(model: BaseRecommender, prefix: str = "") -> dict[str, np.ndarr
     return arrays
 
 
-def restore_state(model: BaseRecommender, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
-                  prefix: str = "") -> None:
-    for name in ("user_ids_", "item_ids_", "user_items_", "item_popularity_", *model._state):
+_INDEX = ("user_ids_", "item_ids_", "user_items_", "item_popularity_")
+
+
+def restore_state(
+    model: BaseRecommender,
+    arrays: Mapping[str, np.ndarray],
+    meta: Mapping[str, Any],
+    prefix: str = "",
+    parent: BaseRecommender | None = None,
+) -> None:
+    if parent is not None:  # parts of a hybrid share its customers, items and matrix
+        for name in _INDEX:
+            setattr(model, name, getattr(parent, name))
+    for name in (*_INDEX, *model._state):
         key = prefix + name
         if key in arrays or f"{key}.data" in arrays:
             setattr(model, name, _get(arrays, key))
     for child_name, child_meta in meta.get("components", {}).items():
         child = make_model(child_meta["model"], **child_meta["params"])
-        restore_state(child, arrays, child_meta, f"{prefix}{child_name}/")
+        restore_state(child, arrays, child_meta, f"{prefix}{child_name}/", parent=model)
         model.components_[child_name] = child  # type: ignore[attr-defined]
-        for name in ("user_ids_", "item_ids_", "user_items_", "item_popularity_"):
-            if not hasattr(child, name) and hasattr(model, name):
-                setattr(child, name, getattr(model, name))
     if hasattr(model, "_restore"):
         model._restore()
 
@@ -410,7 +429,9 @@ def load_model(path: str | Path) -> BaseRecommender:
         raise ValidationError(f"{path}: not a crmlens recommender file (no header)")
     meta = json.loads(str(arrays["__meta__"]))
     if meta.get("format") != FORMAT_VERSION:
-        raise ValidationError(f"{path}: recommender format {meta.get('format')} is not {FORMAT_VERSION}; refit")
+        raise ValidationError(
+            f"{path}: recommender format {meta.get('format')} is not {FORMAT_VERSION}; refit"
+        )
     model = make_model(meta["model"], **meta["params"])
     if "components" in meta:
         model.components_ = {}  # type: ignore[attr-defined]

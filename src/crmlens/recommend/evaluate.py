@@ -152,7 +152,9 @@ def evaluate_models(
     if exclude_seen:
         inside = pairs["i"].to_numpy() >= 0
         seen = np.zeros(len(pairs), dtype=bool)
-        seen[inside] = np.asarray(train.matrix[pairs["u"].to_numpy()[inside], pairs["i"].to_numpy()[inside]]).ravel() > 0
+        seen[inside] = (
+            np.asarray(train.matrix[pairs["u"].to_numpy()[inside], pairs["i"].to_numpy()[inside]]).ravel() > 0
+        )
         pairs = pairs[~seen]
     if pairs.empty:
         raise ValidationError("evaluation: no held-out interaction belongs to a customer seen in training")

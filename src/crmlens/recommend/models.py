@@ -6,6 +6,9 @@ threads); EASE is its closed form (Steck, 2019), a ridge regression of each item
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,20 @@ from threadpoolctl import threadpool_limits
 from crmlens.exceptions import ConfigError, ValidationError
 from crmlens.recommend.base import BaseRecommender, register_model
 from crmlens.recommend.data import Interactions
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """implicit warns about input formats and BLAS threads it has just been given; keep logs clean."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(CSR input|OpenBLAS|threadpool|GPU).*")
+        yield
+
+
+def _binary(X: sp.csr_matrix) -> sp.csr_matrix:
+    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    out.data[:] = 1.0
+    return out
 
 
 def _dense(block: Any) -> np.ndarray:
@@ -35,7 +52,9 @@ class PopularityRecommender(BaseRecommender):
     def __init__(self, shrinkage: float = 50.0) -> None:
         self.shrinkage = shrinkage
 
-    def fit(self, X: Interactions | sp.spmatrix, y: Any = None, segments: Any = None) -> PopularityRecommender:
+    def fit(
+        self, X: Interactions | sp.spmatrix, y: Any = None, segments: Any = None
+    ) -> PopularityRecommender:
         """``segments``: one label per customer row, or a mapping customer id -> segment."""
         self._segments = segments
         super().fit(X)
@@ -66,16 +85,19 @@ class PopularityRecommender(BaseRecommender):
         )
         seg_counts = _dense(member @ binary)
         sizes = np.asarray(member.sum(axis=1)).ravel()[:, None]
-        self.segment_popularity_ = ((seg_counts + self.shrinkage * self.popularity_) / (sizes + self.shrinkage)).astype(
-            np.float32
-        )
+        self.segment_popularity_ = (
+            (seg_counts + self.shrinkage * self.popularity_) / (sizes + self.shrinkage)
+        ).astype(np.float32)
 
     def _restore(self) -> None:
         binary = (self.user_items_ > 0).astype(np.float32)
         self.popularity_ = np.asarray(binary.sum(axis=0)).ravel() / max(self.user_items_.shape[0], 1)
 
     def _score(self, rows: np.ndarray, X_rows: sp.csr_matrix) -> np.ndarray:
-        scores = np.tile(self.popularity_.astype(np.float32), (len(rows), 1))
+        shared = self.popularity_.astype(np.float32)[None, :]
+        if not len(self.segment_popularity_):
+            return np.broadcast_to(shared, (len(rows), len(self.popularity_)))  # a view: no copy per customer
+        scores = np.tile(shared, (len(rows), 1))
         if len(self.segment_popularity_):
             seg = np.where(rows >= 0, self.segment_of_user_[np.where(rows >= 0, rows, 0)], -1)
             has = seg >= 0
@@ -92,9 +114,12 @@ class ItemKNNRecommender(BaseRecommender):
 
     _state = ("similarity_",)
 
-    def __init__(self, k: int = 100, similarity: str = "cosine", num_threads: int = 1) -> None:
+    def __init__(
+        self, k: int = 100, similarity: str = "cosine", binary: bool = True, num_threads: int = 1
+    ) -> None:
         self.k = k
         self.similarity = similarity
+        self.binary = binary
         self.num_threads = num_threads
 
     def _fit(self, X: sp.csr_matrix) -> None:
@@ -104,11 +129,15 @@ class ItemKNNRecommender(BaseRecommender):
         if self.similarity not in kinds:
             raise ConfigError(f"item_knn similarity {self.similarity!r}: choose one of {', '.join(kinds)}")
         model = kinds[self.similarity](K=self.k, num_threads=self.num_threads)
-        model.fit(X, show_progress=False)
+        with quiet():
+            model.fit(_binary(X) if self.binary else X, show_progress=False)
         self.similarity_ = sp.csr_matrix(model.similarity, dtype=np.float32)
 
     def _score(self, rows: np.ndarray, X_rows: sp.csr_matrix) -> np.ndarray:
         return _dense(X_rows @ self.similarity_)
+
+    def item_matrix(self) -> sp.csr_matrix:
+        return self.similarity_
 
 
 @register_model("user_knn")
@@ -125,11 +154,21 @@ class UserKNNRecommender(BaseRecommender):
         from implicit.nearest_neighbours import CosineRecommender
 
         model = CosineRecommender(K=self.k + 1, num_threads=self.num_threads)
-        model.fit(sp.csr_matrix(X.T), show_progress=False)  # customers as the "items": customer-customer cosine
+        with quiet():
+            model.fit(
+                sp.csr_matrix(_binary(X).T), show_progress=False
+            )  # customers as the "items": customer-customer cosine
         sim = sp.csr_matrix(model.similarity, dtype=np.float32)
         sim.setdiag(0)
         sim.eliminate_zeros()
         self.similarity_ = sim
+
+    def _item_similarity(self, positions: np.ndarray) -> np.ndarray:
+        """Items are alike when the same customers take them (cosine of the item columns)."""
+        from sklearn.preprocessing import normalize
+
+        columns = normalize(sp.csc_matrix(_binary(self.user_items_)), axis=0)
+        return _dense(columns[:, positions].T @ columns).astype(np.float64)
 
     def _score(self, rows: np.ndarray, X_rows: sp.csr_matrix) -> np.ndarray:
         known = np.where(rows >= 0, rows, 0)
@@ -180,15 +219,15 @@ class ALSRecommender(_FactorModel):
     def _fit(self, X: sp.csr_matrix) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        model = AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.random_state,
-            num_threads=self.num_threads,
-        )
-        with threadpool_limits(1, "blas"):
+        with threadpool_limits(1, "blas"), quiet():
+            model = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads,
+            )
             model.fit(X, show_progress=False)
         self._store(model)
 
@@ -216,17 +255,37 @@ class BPRRecommender(_FactorModel):
     def _fit(self, X: sp.csr_matrix) -> None:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        model = BayesianPersonalizedRanking(
-            factors=self.factors,
-            learning_rate=self.learning_rate,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            random_state=self.random_state,
-            num_threads=self.num_threads,
-        )
-        with threadpool_limits(1, "blas"):
+        with threadpool_limits(1, "blas"), quiet():
+            model = BayesianPersonalizedRanking(
+                factors=self.factors,
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads,
+            )
             model.fit(X, show_progress=False)
         self._store(model)
+
+
+def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky in float32 (LAPACK potrf/potri).
+
+    A third of the work of a general inverse in half the memory traffic; the ridge on the
+    diagonal keeps the Gram matrix well conditioned enough for single precision.
+    """
+    from scipy.linalg import lapack
+
+    factor, info = lapack.spotrf(np.asarray(matrix, dtype=np.float32), lower=False, overwrite_a=True)
+    if info != 0:
+        raise ValidationError(
+            f"EASE: the Gram matrix is not positive definite (LAPACK info {info}); raise l2"
+        )
+    inverse, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ValidationError(f"EASE: inverting the Gram matrix failed (LAPACK info {info}); raise l2")
+    upper = np.triu(inverse)
+    return upper + np.triu(upper, 1).T
 
 
 @register_model("ease")
@@ -235,7 +294,8 @@ class EASERecommender(BaseRecommender):
 
     ``P = (X'X + l2 I)^-1`` over binary interactions. Cost grows with the cube of the catalogue,
     so only the ``max_items`` most popular items are modelled (the rest score zero here and
-    are left to the hybrid's other parts).
+    are left to the hybrid's other parts). ``binary`` fits on presence; scoring always uses the
+    customer's weights, so recent interactions count more when the weighting says so.
     """
 
     _state = ("weights_", "modelled_items_")
@@ -246,28 +306,26 @@ class EASERecommender(BaseRecommender):
         self.binary = binary
 
     def _fit(self, X: sp.csr_matrix) -> None:
-        import scipy.linalg
-
         counts = np.asarray((X > 0).sum(axis=0)).ravel()
         keep = np.flatnonzero(counts > 0)
         if len(keep) > self.max_items:
             keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[: self.max_items]])
-        Xk = X[:, keep]
-        if self.binary:
-            Xk = (Xk > 0).astype(np.float64)
-        gram = _dense(Xk.T @ Xk).astype(np.float64)
+        Xk = sp.csr_matrix(_binary(X[:, keep]) if self.binary else X[:, keep], dtype=np.float32)
+        gram = _dense(Xk.T @ Xk).astype(np.float32)
         gram[np.diag_indices_from(gram)] += self.l2
         with threadpool_limits(2, "blas"):
-            precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+            precision = _spd_inverse(gram)
         weights = -precision / np.diag(precision)[None, :]
         weights[np.diag_indices_from(weights)] = 0.0
         self.weights_ = weights.astype(np.float32)
         self.modelled_items_ = keep
 
+    def item_matrix(self) -> np.ndarray | None:
+        return self.weights_ if len(self.modelled_items_) == self.user_items_.shape[1] else None
+
     def _score(self, rows: np.ndarray, X_rows: sp.csr_matrix) -> np.ndarray:
-        Xk = X_rows[:, self.modelled_items_]
-        if self.binary:
-            Xk = (Xk > 0).astype(np.float32)
+        if len(self.modelled_items_) == X_rows.shape[1]:
+            return np.asarray(X_rows @ self.weights_)
         scores = np.zeros((X_rows.shape[0], X_rows.shape[1]), np.float32)
-        scores[:, self.modelled_items_] = _dense(Xk @ self.weights_)
+        scores[:, self.modelled_items_] = _dense(X_rows[:, self.modelled_items_] @ self.weights_)
         return scores

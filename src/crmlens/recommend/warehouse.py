@@ -1,0 +1,207 @@
+"""Warehouse mode: recommendations with reasons and bundles from the canonical tables.
+
+Reads ``orders``, ``events`` and ``products`` (see ``crmlens.schema``); optionally ``segments``
+for segment popularity. Returns frames; the caller writes the ``recommendations`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlens.engine import Engine
+from crmlens.exceptions import NotFittedError
+from crmlens.recommend.base import BaseRecommender, make_model
+from crmlens.recommend.content import product_text
+from crmlens.recommend.data import Interactions, interaction_weights
+from crmlens.recommend.hybrid import HybridRecommender
+from crmlens.recommend.rules import association_rules, frequently_bought_together
+
+_DROPPED_STATUS = ("cancelled", "canceled", "returned", "refunded", "failed")
+RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "reason"]
+
+
+@dataclass
+class WarehouseData:
+    """What the recommenders learn from: weighted interactions, purchases alone, the catalogue."""
+
+    interactions: Interactions
+    purchases: Interactions
+    products: pd.DataFrame
+    segments: dict[Any, str] | None
+    has_catalogue: bool = True
+
+
+def _read(engine: Engine, sql: str) -> pd.DataFrame:
+    return engine.query(sql).to_pandas()
+
+
+def load_interactions(
+    engine: Engine, as_of: str | None = None, recency_steps: float | None = 10.0
+) -> WarehouseData:
+    """Orders (purchase strength x quantity) and events (view < cart < purchase), weighted by recency.
+
+    Only rows with a resolved ``customer_id`` and a ``product_id`` count; cancelled or returned
+    order lines are left out. ``as_of`` ignores everything after that time.
+    """
+    tables = set(engine.tables())
+    if "orders" not in tables:
+        raise NotFittedError("recommend: the warehouse has no orders table; run crmlens ingest first")
+    cutoff = "" if as_of is None else f" AND ts <= TIMESTAMP '{pd.Timestamp(as_of).isoformat(sep=' ')}'"
+    status = ", ".join(f"'{s}'" for s in _DROPPED_STATUS)
+    orders = _read(
+        engine,
+        "SELECT customer_id, product_id, ts, coalesce(quantity, 1) AS quantity, order_id FROM orders "
+        f"WHERE customer_id IS NOT NULL AND product_id IS NOT NULL AND coalesce(quantity, 1) > 0 "
+        f"AND coalesce(lower(status), '') NOT IN ({status}){cutoff}",
+    )
+    orders["event_type"] = "purchase"
+    frames = [orders]
+    if "events" in tables:
+        events = _read(
+            engine,
+            "SELECT customer_id, product_id, ts, event_type FROM events "
+            f"WHERE customer_id IS NOT NULL AND product_id IS NOT NULL{cutoff}",
+        )
+        events["quantity"] = 1.0
+        frames.append(events)
+    rows = pd.concat(frames, ignore_index=True)
+    rows["day"] = pd.to_datetime(rows["ts"]).dt.floor("D")
+    rows["weight"] = interaction_weights(
+        rows,
+        quantity_col="quantity",
+        event_col="event_type",
+        time_col="day",
+        user_col="customer_id",
+        recency_steps=recency_steps,
+    )
+    products = _read(engine, "SELECT * FROM products") if "products" in tables else pd.DataFrame()
+    has_catalogue = not products.empty
+    if not has_catalogue:
+        products = pd.DataFrame({"product_id": pd.unique(rows["product_id"])})
+    item_ids = np.asarray(pd.unique(pd.concat([products["product_id"], rows["product_id"]]).astype(str)))
+    rows["product_id"] = rows["product_id"].astype(str)
+    products = products.assign(product_id=products["product_id"].astype(str))
+    interactions = Interactions.from_frame(rows, "customer_id", "product_id", "weight", item_ids=item_ids)
+    bought = rows[rows["event_type"] == "purchase"].assign(one=1.0)
+    purchases = Interactions.from_frame(
+        bought, "customer_id", "product_id", "one", item_ids=item_ids, user_ids=interactions.user_ids
+    )
+    segments = None
+    if "segments" in tables:
+        seg = _read(
+            engine,
+            "SELECT customer_id, segment FROM segments WHERE segmentation = "
+            "(SELECT min(segmentation) FROM segments)",
+        )
+        if not seg.empty:
+            segments = dict(
+                zip(seg["customer_id"].tolist(), seg["segment"].astype(str).tolist(), strict=True)
+            )
+    return WarehouseData(interactions, purchases, products, segments, has_catalogue)
+
+
+def fit_from_warehouse(data: WarehouseData, model: str = "hybrid", seed: int = 0) -> BaseRecommender:
+    """Fit the named recommender on warehouse data (hybrid: with product text and segments)."""
+    if model == "hybrid":
+        text = product_text(data.products) if data.has_catalogue else None
+        return HybridRecommender(random_state=seed).fit(
+            data.interactions, item_text=text, segments=data.segments
+        )
+    estimator = make_model(model)
+    if "random_state" in estimator.get_params():
+        estimator.set_params(random_state=seed)
+    if model == "content":
+        return estimator.fit(data.interactions, item_text=product_text(data.products))
+    return estimator.fit(data.interactions)
+
+
+def recommend_from_warehouse(
+    engine: Engine,
+    n: int = 10,
+    model: str = "hybrid",
+    *,
+    exclude_purchased: bool = True,
+    max_per_category: int | None = None,
+    as_of: str | None = None,
+    seed: int = 0,
+    batch_size: int = 2048,
+) -> pd.DataFrame:
+    """``n`` products for every customer with orders or events: ``customer_id, rank, product_id, score, reason``.
+
+    Items already bought are not offered again (viewed ones are); only products in the
+    ``products`` table are offered when it has rows. The frame is what the ``recommendations``
+    table holds.
+    """
+    data = load_interactions(engine, as_of=as_of)
+    fitted = fit_from_warehouse(data, model=model, seed=seed)
+    allowed = None
+    if data.has_catalogue:
+        allowed = np.zeros(fitted.n_items_, dtype=bool)
+        pos = fitted.item_positions(data.products["product_id"])
+        allowed[pos[pos >= 0]] = True
+    groups = None
+    if max_per_category and "category" in data.products.columns:
+        groups = fitted._groups(
+            dict(zip(data.products["product_id"], data.products["category"], strict=True))
+        )
+    users = fitted.user_ids_
+    rows = np.arange(len(users))
+    bought = data.purchases.matrix
+    out_items, out_scores = [], []
+    for start in range(0, len(rows), batch_size):
+        block = rows[start : start + batch_size]
+        items, scores = fitted.top_n(
+            block,
+            n,
+            exclude_purchased=False,
+            exclude_rows=bought[block] if exclude_purchased else None,
+            allowed=allowed,
+            groups=groups,
+            max_per_group=max_per_category,
+        )
+        out_items.append(items)
+        out_scores.append(scores)
+    if not out_items:
+        return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+    recs = fitted._frame(users, np.vstack(out_items), np.vstack(out_scores))
+    names = {}
+    if "name" in data.products.columns:
+        names = dict(zip(data.products["product_id"], data.products["name"].astype(str), strict=True))
+    if isinstance(fitted, HybridRecommender):
+        recs["reason"] = fitted.explain(recs, item_names=names, purchases=data.purchases).to_numpy()
+    else:
+        recs["reason"] = f"{model} recommender"
+    recs["customer_id"] = recs["customer_id"].astype("int64")
+    recs["rank"] = recs["rank"].astype("int32")
+    return recs[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+
+
+def bundles(
+    engine: Engine, n: int = 5, min_support: float | None = None, as_of: str | None = None
+) -> pd.DataFrame:
+    """ "Frequently bought together" from order baskets.
+
+    Columns: ``product_id, rank, bundled_product_id, baskets, support, confidence, lift`` (plus
+    ``product_name`` and ``bundled_product_name`` when products have names).
+    """
+    if "orders" not in set(engine.tables()):
+        raise NotFittedError("recommend: the warehouse has no orders table; run crmlens ingest first")
+    cutoff = "" if as_of is None else f" AND ts <= TIMESTAMP '{pd.Timestamp(as_of).isoformat(sep=' ')}'"
+    basket = "coalesce(source, '') || ':' || order_id" if "source" in engine.columns("orders") else "order_id"
+    baskets = _read(
+        engine,
+        f"SELECT {basket} AS basket, CAST(product_id AS VARCHAR) AS product_id "
+        f"FROM orders WHERE product_id IS NOT NULL AND coalesce(quantity, 1) > 0{cutoff}",
+    )
+    rules = association_rules(baskets, "basket", "product_id", min_support=min_support)
+    together = frequently_bought_together(rules, n=n)
+    if "products" in set(engine.tables()) and not together.empty:
+        names = _read(engine, "SELECT CAST(product_id AS VARCHAR) AS product_id, name FROM products")
+        lookup = dict(zip(names["product_id"], names["name"], strict=True))
+        together["product_name"] = together["product_id"].map(lookup)
+        together["bundled_product_name"] = together["bundled_product_id"].map(lookup)
+    return together
