@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmlens.clv.summary import UNITS
 from crmlens.clv.validation import validate_holdout, validation_figures
 from crmlens.engine.base import Engine
 from crmlens.exceptions import CrmlensError
@@ -67,5 +66,4 @@ def clv_section(engine: Engine, unit: str = "W", model: str = "auto"):  # noqa: 
     for fig in figures.values():
         fig.update_layout(height=340)
         section.figures.append(fig)
-    _ = UNITS  # the unit names above follow the summary's units
     return section
