@@ -1,6 +1,6 @@
 """DuckDB engine: the warehouse is one file; extensions come from the ``duckdb-ext-*`` packages.
 
-DuckDB 1.4 LTS is used because its extensions (encodings for GB18030/Big5 CSV, excel, postgres,
+DuckDB 1.4 LTS is used because its extensions (excel, postgres,
 mysql, httpfs for encrypted writes) ship as PyPI packages; crmlens never downloads an extension
 at run time.
 """

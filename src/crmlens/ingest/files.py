@@ -10,6 +10,9 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from crmlens.exceptions import SourceError
 from crmlens.ingest.quality import lit
 
 _SAMPLE_BYTES = 1 << 20
+DUCKDB_ENCODINGS = ("utf-8", "latin-1", "utf-16")  # read by DuckDB directly; others are transcoded first
 # charset-normalizer names -> DuckDB read_csv encodings (the encodings extension adds the CJK ones)
 _ENCODING_NAMES = {
     "utf_8": "utf-8",
@@ -61,6 +65,12 @@ class ReadSpec:
     label: str
     fingerprint: str
     csv_rejects: bool = False
+    temporary: Path | None = None  # a transcoded copy the loader deletes after the load
+    encoding: str | None = None
+
+    def cleanup(self) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
 
 
 def expand(source: SourceConfig, base: Path) -> list[Path]:
@@ -117,16 +127,37 @@ def _encoding(source: SourceConfig, path: Path) -> str:
     return _USER_ENCODINGS.get(source.encoding.lower(), source.encoding.lower())
 
 
-def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path) -> ReadSpec:
-    """The SQL that reads one file as all-text columns."""
+def transcode(path: Path, encoding: str, source_name: str) -> Path:
+    """Stream a CJK-encoded file into a temporary UTF-8 copy (bounded memory, one pass).
+
+    DuckDB reads UTF-8 and Latin-1 itself; for GB18030 and Big5 the ``encodings`` extension
+    mis-split lines on small Big5 files here, so crmlens transcodes with Python's C codecs.
+    """
+    handle, name = tempfile.mkstemp(prefix="crmlens-", suffix=".csv")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding=encoding, newline="") as src, os.fdopen(handle, "w", encoding="utf-8",
+                                                                                  newline="") as dst:
+            shutil.copyfileobj(src, dst, 1 << 22)
+    except UnicodeDecodeError as exc:
+        Path(name).unlink(missing_ok=True)
+        raise SourceError(source_name, f"{path}: not valid {encoding} at byte {exc.start}: set 'encoding'") from None
+    return Path(name)
+
+
+def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path, fingerprint: str | None = None) -> ReadSpec:
+    """The SQL that reads one file as all-text columns; ``fingerprint`` is its hash if known."""
     if path.stat().st_size == 0:
         raise SourceError(source.name, f"{path}: the file is empty (0 bytes)")
     p = lit(str(path))
     kind = source.kind
+    fingerprint = fingerprint or file_hash(path)
     if kind in ("csv", "tsv"):
         encoding = _encoding(source, path)
-        if encoding not in ("utf-8", "latin-1", "utf-16"):
-            engine.load_extension("encodings")
+        temporary = None
+        if encoding not in DUCKDB_ENCODINGS:
+            temporary = transcode(path, encoding, source.name)
+            p, encoding = lit(str(temporary)), "utf-8"
         delim = "\\t" if kind == "tsv" else source.delimiter
         options = [
             f"encoding={lit(encoding)}",
@@ -139,15 +170,15 @@ def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path) -> ReadSpe
         if delim:
             options.append(f"delim={lit(delim)}")
         sql = f"read_csv({p}, {', '.join(options)})"
-        return ReadSpec(sql, str(path), file_hash(path), csv_rejects=True)
+        return ReadSpec(sql, str(path), fingerprint, csv_rejects=True, temporary=temporary, encoding=encoding)
     if kind == "excel":
         engine.load_extension("excel")
         sheet = f", sheet={lit(source.sheet)}" if source.sheet else ""
-        return ReadSpec(f"read_xlsx({p}, all_varchar=true, header=true{sheet})", str(path), file_hash(path))
+        return ReadSpec(f"read_xlsx({p}, all_varchar=true, header=true{sheet})", str(path), fingerprint)
     if kind == "parquet":
-        return ReadSpec(f"(SELECT COLUMNS(*)::VARCHAR FROM read_parquet({p}))", str(path), file_hash(path))
+        return ReadSpec(f"(SELECT COLUMNS(*)::VARCHAR FROM read_parquet({p}))", str(path), fingerprint)
     if kind in ("json", "ndjson"):
         fmt = "newline_delimited" if kind == "ndjson" else "auto"
         sql = f"(SELECT COLUMNS(*)::VARCHAR FROM read_json({p}, format={lit(fmt)}, sample_size=-1))"
-        return ReadSpec(sql, str(path), file_hash(path))
+        return ReadSpec(sql, str(path), fingerprint)
     raise SourceError(source.name, f"kind {kind!r} is not a file kind")

@@ -81,10 +81,14 @@ class Loader:
 
     def load_source(self, source: SourceConfig) -> list[LoadResult]:
         if source.kind in FILE_KINDS:
-            return [
-                self._load(source, files.read_spec(self.engine, source, path))
-                for path in files.expand(source, self.base)
-            ]
+            results = []
+            for path in files.expand(source, self.base):
+                fingerprint = files.file_hash(path)
+                if self._already_loaded(source, fingerprint):
+                    results.append(self._unchanged(source, str(path), fingerprint))
+                else:
+                    results.append(self._load(source, files.read_spec(self.engine, source, path, fingerprint)))
+            return results
         watermark = self._last_watermark(source) if source.incremental else None
         return [self._load(source, sql.read_spec(self.engine, source, self.base, watermark))]
 
@@ -102,16 +106,18 @@ class Loader:
         ).scalar()
         return bool(n)
 
+    def _unchanged(self, source: SourceConfig, label: str, fingerprint: str) -> LoadResult:
+        result = LoadResult(source.name, source.entity, label, uuid.uuid4().hex[:12], "unchanged")
+        self._started = datetime.now(UTC).replace(tzinfo=None)
+        self._log(result, fingerprint, "the same file was loaded before; nothing to do")
+        return result
+
     def _load(self, source: SourceConfig, spec: files.ReadSpec) -> LoadResult:
         table = TABLES[source.entity]
         load_id = uuid.uuid4().hex[:12]
         started = time.perf_counter()
         result = LoadResult(source.name, table.name, spec.label, load_id, "loaded")
         self._started = datetime.now(UTC).replace(tzinfo=None)
-        if source.kind in FILE_KINDS and self._already_loaded(source, spec.fingerprint):
-            result.status = "unchanged"
-            self._log(result, spec.fingerprint, "the same file was loaded before; nothing to do")
-            return result
         con = self.engine.con
         try:
             with self.engine.transaction():
@@ -120,6 +126,7 @@ class Loader:
         except duckdb.Error as exc:
             raise SourceError(source.name, f"{spec.label}: load failed and was rolled back: {exc}") from None
         finally:
+            spec.cleanup()
             for name in ("__raw", "__clean", "__rejects"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
         result.seconds = time.perf_counter() - started
@@ -144,6 +151,8 @@ class Loader:
             raise ValidationError(f"source {source.name!r}: {spec.label}: " + "; ".join(problems))
 
         rejects = self._rejects(spec)
+        if rejects:
+            self._check_encoding(source, spec)
         # Rows keep their file order in __raw; its row ids start at an offset inside a transaction.
         first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __raw").fetchone()[0]
         row_number = f"r.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
@@ -223,6 +232,19 @@ class Loader:
             FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_scans)"""
         )
         return self.engine.count("__rejects") > 0
+
+    def _check_encoding(self, source: SourceConfig, spec: files.ReadSpec) -> None:
+        """Mostly undecodable lines mean the wrong encoding, not bad rows: stop and say so."""
+        bad, total = self.engine.con.execute(
+            "SELECT count(DISTINCT line) FILTER (WHERE error_type = 'INVALID ENCODING'), "
+            "(SELECT count(*) FROM __raw) + count(DISTINCT line) FROM __rejects"
+        ).fetchone()
+        if bad and bad * 2 >= total:
+            raise SourceError(
+                source.name,
+                f"{spec.label}: not valid {spec.encoding} text ({bad} of {total} lines); set 'encoding' "
+                "(e.g. gb18030, big5, latin-1) or 'auto'",
+            )
 
     @staticmethod
     def _row_join(rejects: bool, first_rowid: int) -> str:

@@ -135,8 +135,9 @@ def column_rule(column: Column, raw: str, options: CleanOptions, value_ref: str 
         )
     elif kind == "timestamp":
         value = _timestamp(p, options.timezone, options.date_order)
-    elif kind == "date":
-        value = f"CAST({_timestamp(p, 'UTC', options.date_order)} AS DATE)"
+    elif kind == "date":  # a calendar date has no time zone
+        formats = "[" + ", ".join(lit(f) for f in _date_formats(options.date_order)) + "]"
+        value = f"coalesce(TRY_CAST({p} AS DATE), CAST(TRY_STRPTIME({p}, {formats}) AS DATE))"
     else:
         value = p
     value = f"CAST({value} AS {column.type})" if column.type != "JSON" else value
@@ -181,7 +182,7 @@ def register_functions(engine: Engine, region: str) -> None:
             con.remove_function(name)
         except Exception:  # noqa: BLE001 - not registered yet
             pass
-        con.create_function(name, fn, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
+        con.create_function(name, fn, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special", side_effects=False)
 
 
 def quality_report(engine: Engine, tables: list[str] | None = None, top: int = 3) -> list[dict[str, object]]:
