@@ -75,7 +75,7 @@ def _density_labels(method: str, Z: np.ndarray, seed: int) -> tuple[np.ndarray, 
     else:
         min_samples = max(5, 2 * d)
         dist, _ = NearestNeighbors(n_neighbors=min(min_samples, n - 1)).fit(Z).kneighbors(Z)
-        eps = float(np.quantile(dist[:, -1], 0.9)) or 1e-6
+        eps = float(np.median(dist[:, -1])) or 1e-6
         raw = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(Z)
     noise = float((raw < 0).mean())
     return _absorb_noise(Z, raw), noise

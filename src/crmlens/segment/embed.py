@@ -61,7 +61,7 @@ class AutoencoderEmbedder(TransformerMixin, BaseEstimator):
         noise: float = 0.05,
         max_train_rows: int = 50_000,
         random_state: int = 0,
-        n_threads: int = 2,
+        n_threads: int = 1,
     ) -> None:
         self.n_components = n_components
         self.hidden = hidden
@@ -116,7 +116,7 @@ class AutoencoderEmbedder(TransformerMixin, BaseEstimator):
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += float(loss) * len(xb)
+                total += float(loss.detach()) * len(xb)
                 count += len(xb)
                 steps += 1
                 if steps >= self.max_steps:
