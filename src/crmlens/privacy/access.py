@@ -168,11 +168,11 @@ class AccessControl:
             except (VerificationError, InvalidHashError):
                 ok = False
         totp = row is not None and row["totp_secret_enc"] is not None
-        if ok and totp:
+        if ok and totp and row is not None:
             secret = self._sealer.open(bytes(row["totp_secret_enc"]), f"totp:{username}")
             ok = totp_code is not None and pyotp.TOTP(secret).verify(totp_code, valid_window=1)
         self._log(username, "auth.login", username, ok)
-        if not ok:
+        if not ok or row is None:
             raise AccessDenied("login failed: wrong user name, password or code")
         if self._hasher.check_needs_rehash(row["password_hash"]):
             self.engine.execute(

@@ -83,12 +83,12 @@ def verify_entries(
             return VerifyResult(False, len(entries), seq, f"entry {seq} was altered (hash mismatch)")
         prev = entry["hash"]
         expected_seq += 1
-    last = {"seq": expected_seq - 1, "hash": prev}
+    last: dict[str, Any] = {"seq": expected_seq - 1, "hash": prev}
     if head and (int(head.get("seq", 0)) != last["seq"] or head.get("hash") != last["hash"]):
         return VerifyResult(
             False,
             len(entries),
-            last["seq"] + 1,
+            int(last["seq"]) + 1,
             f"log ends at entry {last['seq']} but the head says {head.get('seq')}",
             last,
         )

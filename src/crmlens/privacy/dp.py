@@ -158,6 +158,7 @@ def dp_by_segment(
         raise ConfigError(f"differential privacy: no column {by!r}")
     stats = list(dict.fromkeys(["count", *stats])) if k else list(stats)
     eps = epsilon / len(stats)
+    lo_hi: tuple[float, float] = bounds if bounds is not None else (0.0, 0.0)
     rng = np.random.RandomState(random_state)
     groups = dict(tuple(frame.groupby(by, sort=True)))
     names = list(segments) if segments is not None else sorted(groups)
@@ -168,13 +169,13 @@ def dp_by_segment(
         if "count" in stats:
             row["count"], row["count_error"] = dp_count(len(part), eps, confidence, rng)
         if "sum" in stats:
-            row["sum"], row["sum_error"] = dp_sum(part[value].to_numpy(float), eps, bounds, confidence, rng)
+            row["sum"], row["sum_error"] = dp_sum(part[value].to_numpy(float), eps, lo_hi, confidence, rng)
         if "mean" in stats:
             if len(part):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     row["mean"], row["mean_error"] = dp_mean(
-                        part[value].to_numpy(float), eps, bounds, confidence, rng
+                        part[value].to_numpy(float), eps, lo_hi, confidence, rng
                     )
             else:
                 row["mean"], row["mean_error"] = float("nan"), float("nan")

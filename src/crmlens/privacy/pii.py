@@ -69,6 +69,7 @@ _ADDRESS = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_LEAD = re.compile(r"^(?:我|请|麻烦)?(?:住在|住址是|地址是|地址|位于|寄到|送到|发到|家在|在)")
+_PHONE_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])(?:\+\s?|\(\s?)?\d[\d \t().\-/]{5,60}\d(?![0-9])")
 _PRC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _PRC_CHECK = "10X98765432"
 
@@ -151,10 +152,14 @@ def _raw_matches(text: str, regions: Sequence[str]) -> list[PiiMatch]:
         for m in pattern.finditer(text):
             if m.group().count(":") != 1 and _ip_valid(m.group()):
                 found.append(PiiMatch("ip", m.start(), m.end(), m.group()))
-    if any(c.isdigit() for c in text):
+    # libphonenumber's matcher is the slow part: run it only on the digit runs that could hold a number.
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        span, base = candidate.group(), candidate.start()
         for region in regions:
-            for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-                found.append(PiiMatch("phone", pm.start, pm.end, pm.raw_string))
+            found += [
+                PiiMatch("phone", base + pm.start, base + pm.end, pm.raw_string)
+                for pm in phonenumbers.PhoneNumberMatcher(span, region, leniency=phonenumbers.Leniency.VALID)
+            ]
     found += [PiiMatch("passport", m.start(), m.end(), m.group()) for m in _PASSPORT_CN.finditer(text)]
     found += [PiiMatch("passport", m.start(1), m.end(1), m.group(1)) for m in _PASSPORT_CUE.finditer(text)]
     for m in _NAME_CUE.finditer(text):

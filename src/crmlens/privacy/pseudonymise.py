@@ -153,7 +153,7 @@ def pseudonymise_columns(
         distinct = (
             engine.query(
                 f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL "
-                f"AND NOT regexp_full_match({col}, '{TOKEN_PATTERN}')"
+                f"AND NOT (starts_with({col}, 'pz_') AND regexp_full_match({col}, '{TOKEN_PATTERN}'))"
             )
             .to_arrow()
             .column(0)
