@@ -101,3 +101,16 @@ def test_unknown_customer(warehouse) -> None:
         erase_customer(warehouse, 99)
     with pytest.raises(ValidationError, match="mode"):
         erase_customer(warehouse, 1, mode="shred")
+
+
+def test_component_erase_export_and_audit(warehouse, tmp_path) -> None:
+    from crmlens.privacy import PrivacyComponent
+
+    privacy = PrivacyComponent(warehouse, audit_head=tmp_path / "head", actor="dpo")
+    assert len(privacy.export(3)["tables"]["orders"]) == 3
+    privacy.erase(3, receipt_path=tmp_path / "r.json")
+    assert _traces(warehouse, 3, _identifiers(3)) == []
+    result = privacy.verify_audit()
+    assert result.ok and result.entries == 2
+    assert [e["actor"] for e in privacy.audit.entries()] == ["dpo", "dpo"]
+    assert privacy.consented("profiling")["customer_id"].tolist() == [1]

@@ -3,6 +3,7 @@ encryption at rest and differential privacy."""
 
 from crmlens.privacy.access import ROLES, AccessControl, AccessDenied, User, has_permission
 from crmlens.privacy.audit import AuditLog, VerifyResult, verify_file
+from crmlens.privacy.component import PrivacyComponent
 from crmlens.privacy.consent import consent_coverage, consent_predicate, consented, filter_consented
 from crmlens.privacy.crypto import (
     Sealer,
@@ -47,6 +48,7 @@ __all__ = [
     "AccessControl",
     "AccessDenied",
     "AuditLog",
+    "PrivacyComponent",
     "Sealer",
     "Tokenizer",
     "User",
