@@ -26,7 +26,8 @@ from crmlens.engine.base import Engine
 from crmlens.exceptions import ValidationError
 from crmlens.privacy.audit import AUDIT_TABLE, AuditLog
 from crmlens.privacy.crypto import Sealer
-from crmlens.privacy.pseudonymise import VAULT_TABLE, load_key
+from crmlens.privacy.pii import is_token
+from crmlens.privacy.pseudonymise import VAULT_TABLE, Tokenizer, load_key
 
 __all__ = ["RETRAIN_TABLE", "Subject", "erase_customer", "export_customer", "find_subject"]
 
@@ -78,17 +79,35 @@ def _column_types(engine: Engine, table: str) -> dict[str, str]:
     return dict(zip(frame["column_name"], frame["data_type"].astype(str).str.upper(), strict=True))
 
 
+def _key_known(engine: Engine, tables: set[str], source: str, key: str) -> bool:
+    for table in ("customer_links", "source_customers"):
+        if table in tables:
+            hit = engine.query(
+                f"SELECT 1 FROM {table} WHERE source = ? AND customer_key = ? LIMIT 1", [source, key]
+            ).scalar()
+            if hit:
+                return True
+    return False
+
+
 def find_subject(engine: Engine, customer: str | int, source: str | None = None) -> Subject:
     """Resolve a customer id (or, with ``source``, that source's customer key) to everything identifying them."""
     tables = set(engine.tables())
     customer_id: int | None = None
     keys: set[tuple[str, str]] = set()
     if source is not None:
-        keys.add((source, str(customer)))
+        key_value = str(customer)
+        secret = load_key(required=False)
+        if secret is not None and not is_token(key_value):
+            # the warehouse holds tokens: a clear source key given by the requester is looked up by its token
+            token = Tokenizer(secret).token(key_value)
+            if _key_known(engine, tables, source, token):
+                key_value = token
+        keys.add((source, key_value))
         if "customer_links" in tables:
             found = engine.query(
                 "SELECT customer_id FROM customer_links WHERE source = ? AND customer_key = ? AND customer_id IS NOT NULL",
-                [source, str(customer)],
+                [source, key_value],
             ).scalar()
             customer_id = None if found is None else int(found)
     else:
@@ -133,7 +152,18 @@ def find_subject(engine: Engine, customer: str | int, source: str | None = None)
 def _predicate(subject: Subject, table: str, columns: dict[str, str]) -> str | None:
     parts: list[str] = []
     if subject.customer_id is not None and "customer_id" in columns:
-        parts.append(f"customer_id = {int(subject.customer_id)}")
+        if columns["customer_id"] in (
+            "BIGINT",
+            "INTEGER",
+            "HUGEINT",
+            "UBIGINT",
+            "SMALLINT",
+            "DOUBLE",
+            "DECIMAL",
+        ):
+            parts.append(f"customer_id = {int(subject.customer_id)}")
+        else:
+            parts.append(f"customer_id::VARCHAR = '{int(subject.customer_id)}'")
     if subject.keys and "customer_key" in columns:
         if "source" in columns:
             pairs = ", ".join(f"({_lit(s)}, {_lit(k)})" for s, k in subject.keys)
