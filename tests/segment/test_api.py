@@ -57,9 +57,10 @@ def test_warehouse_round_trip(engine, planted, fast):
     seg = engine.query("SELECT * FROM segments").to_pandas()
     counts = seg.groupby("segmentation").size().to_dict()
     assert counts == {"behaviour": len(frame), "rfm": len(frame)}
-    assert seg["customer_id"].is_unique is False and seg.groupby("segmentation")["customer_id"].nunique().eq(
-        len(frame)
-    ).all()
+    assert (
+        seg["customer_id"].is_unique is False
+        and seg.groupby("segmentation")["customer_id"].nunique().eq(len(frame)).all()
+    )
 
 
 def test_transition_matrix_rows_sum_to_one():

@@ -21,7 +21,8 @@ def test_segment_command_json(customer_csv, tmp_path):
     path, truth = customer_csv
     out = tmp_path / "seg.csv"
     result = CliRunner().invoke(
-        app, ["segment", str(path), "--id-col", "customer_id", "--method", "kmeans", "--out", str(out), "--json"]
+        app,
+        ["segment", str(path), "--id-col", "customer_id", "--method", "kmeans", "--out", str(out), "--json"],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -36,12 +37,16 @@ def test_segment_command_json(customer_csv, tmp_path):
 def test_segment_command_rfm_and_names(customer_csv, tmp_path):
     path, _ = customer_csv
     out = tmp_path / "rfm.csv"
-    result = CliRunner().invoke(app, ["segment", str(path), "--id-col", "customer_id", "--method", "rfm", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["segment", str(path), "--id-col", "customer_id", "--method", "rfm", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "champions" in set(pd.read_csv(out)["segment_name"])
 
 
 def test_segment_command_errors_name_the_option(customer_csv, tmp_path):
     path, _ = customer_csv
-    result = CliRunner().invoke(app, ["segment", str(path), "--id-col", "nope", "--out", str(tmp_path / "x.csv")])
+    result = CliRunner().invoke(
+        app, ["segment", str(path), "--id-col", "nope", "--out", str(tmp_path / "x.csv")]
+    )
     assert isinstance(result.exception, ConfigError) and "--id-col" in str(result.exception)

@@ -61,7 +61,9 @@ def test_sample_then_nearest_centroid_for_methods_that_do_not_scale(planted, met
 
 def test_minibatch_kmeans_path(planted, fast):
     frame, truth = planted
-    model = SegmentClusterer(method="kmeans", n_clusters=5, exclude=EX, minibatch_threshold=100, **fast).fit(frame)
+    model = SegmentClusterer(method="kmeans", n_clusters=5, exclude=EX, minibatch_threshold=100, **fast).fit(
+        frame
+    )
     assert type(model.model_).__name__ == "MiniBatchKMeans"
     assert adjusted_rand_score(truth, model.labels_) >= 0.8
 

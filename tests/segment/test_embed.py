@@ -30,7 +30,9 @@ def test_autoencoder_is_deterministic_and_learns(features):
 
 def test_two_stage_neural_segmentation_recovers_planted_segments(planted, fast):
     frame, truth = planted
-    model = SegmentClusterer(method="neural", exclude=("customer_id",), embedder_params=SMALL, **fast).fit(frame)
+    model = SegmentClusterer(method="neural", exclude=("customer_id",), embedder_params=SMALL, **fast).fit(
+        frame
+    )
     assert model.method_ == "neural" and model.embedder_ is not None
     assert adjusted_rand_score(truth, model.labels_) >= 0.7
     assert "silhouette_embedding" in model.metrics_

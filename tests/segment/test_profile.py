@@ -16,8 +16,19 @@ def test_effect_size_and_shares_by_hand():
 
 
 def test_roles_from_column_names():
-    roles = detect_roles(["Recency", "MntWines", "NumDealsPurchases", "NumWebPurchases", "NumWebVisitsMonth",
-                          "Dt_Customer", "churned", "clv_12m", "Income"])
+    roles = detect_roles(
+        [
+            "Recency",
+            "MntWines",
+            "NumDealsPurchases",
+            "NumWebPurchases",
+            "NumWebVisitsMonth",
+            "Dt_Customer",
+            "churned",
+            "clv_12m",
+            "Income",
+        ]
+    )
     assert roles["recency"] == ["Recency"] and roles["monetary"] == ["MntWines"]
     assert roles["discount"] == ["NumDealsPurchases"] and roles["frequency"] == ["NumWebPurchases"]
     assert roles["engagement"] == ["NumWebVisitsMonth"] and roles["tenure"] == ["Dt_Customer"]
@@ -34,7 +45,9 @@ def test_names_recover_planted_segments(planted):
 
 
 def test_overrides_and_unique_names():
-    frame = pd.DataFrame({"recency_days": [300.0, 310, 320, 305, 5, 6, 7, 8], "monetary": [1.0, 2, 1, 2, 9, 9, 8, 9]})
+    frame = pd.DataFrame(
+        {"recency_days": [300.0, 310, 320, 305, 5, 6, 7, 8], "monetary": [1.0, 2, 1, 2, 9, 9, 8, 9]}
+    )
     labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
     names = name_segments(profile_segments(frame, labels), overrides={"2": "VIP"})
     assert names[2] == "VIP"

@@ -39,7 +39,9 @@ def test_rfm_from_online_retail_matches_a_direct_aggregation(shared_data):
     tx = tx.dropna(subset=["CustomerID"])
     tx = tx[~tx["InvoiceNo"].str.startswith("C")]
     tx["amount"] = tx["Quantity"] * tx["UnitPrice"]
-    out = rfm_table(tx, "CustomerID", "InvoiceDate", "amount", invoice_col="InvoiceNo").set_index("CustomerID")
+    out = rfm_table(tx, "CustomerID", "InvoiceDate", "amount", invoice_col="InvoiceNo").set_index(
+        "CustomerID"
+    )
     assert len(out) == tx["CustomerID"].nunique()
     one = out.index[0]
     mine = tx[tx["CustomerID"] == one]

@@ -26,7 +26,7 @@ ROLE_PATTERNS: dict[str, str] = {
     "discount": r"discount|deal|coupon|promo|voucher",
     "recency": r"recen|days_since_last|since_last|last_(order|purchase|seen)",
     "tenure": r"tenure|signup|sign_up|first_(order|purchase)|customer_since|dt_customer|account_age|created",
-    "frequency": r"frequen|n_orders|num_orders|order_count|orders$|purchases|n_purchases|transactions",
+    "frequency": r"frequen|n_orders|num_orders|order_count|orders$|orders_per|order_rate|purchases|transactions",
     "monetary": r"monetary|revenue|spend|spent|amount|^mnt|sales|total_value|order_value|aov",
     "engagement": r"visit|session|event|click|view|login|open",
     "sentiment": r"sentiment|rating|satisf|nps",
