@@ -50,13 +50,14 @@ MIN_KEY_BYTES = 16
 VAULT_TABLE = "pii_vault"
 
 
-def load_key(required: bool = True) -> bytes | None:
-    """The pseudonymisation key: ``CRMLENS_PSEUDONYM_KEY``, else the file named by ``CRMLENS_PSEUDONYM_KEY_FILE``.
+def load_key(required: bool = True, env: str = KEY_ENV) -> bytes | None:
+    """The pseudonymisation key: ``CRMLENS_PSEUDONYM_KEY`` (or ``env``, the project's ``privacy.key_env``),
+    else the file named by ``CRMLENS_PSEUDONYM_KEY_FILE``.
 
     A key shorter than 16 bytes is refused: a short key can be guessed, and with it every token.
     """
     raw: bytes | None = None
-    value = os.environ.get(KEY_ENV)
+    value = os.environ.get(env)
     if value:
         raw = value.encode("utf-8")
     elif os.environ.get(KEY_FILE_ENV):
@@ -67,7 +68,7 @@ def load_key(required: bool = True) -> bytes | None:
     if raw is None:
         if required:
             raise ConfigError(
-                f"pseudonymisation key missing: set {KEY_ENV}, or {KEY_FILE_ENV} to a key file outside the project "
+                f"pseudonymisation key missing: set {env}, or {KEY_FILE_ENV} to a key file outside the project "
                 "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
             )
         return None
