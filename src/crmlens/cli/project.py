@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
         with open_workspace(project, read_only=True) as ws:
             path = write_report(ws.engine, out or project / "report.html")
         if json_out:
-            emit({"report": str(path)}, True)
+            emit({"report": str(path.resolve())}, True)
         else:
             console.print(f"Report written to {path}")
 

@@ -1,0 +1,5 @@
+"""``python -m crmlens`` is the ``crmlens`` command."""
+
+from crmlens.cli import main
+
+main()
