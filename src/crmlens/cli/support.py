@@ -205,9 +205,9 @@ def register(app: typer.Typer) -> None:
             intents, conf = model.predict_with_confidence(texts)
             router = Router.from_config(config, _threshold(model, config))
             out_frame = frame.copy()
-            out_frame["intent"] = intents
+            out_frame["predicted_intent"] = intents
             out_frame["confidence"] = conf
-            out_frame["queue"] = router.route(list(intents), list(conf))
+            out_frame["queue"] = router.route(list(intents), list(conf))  # queue of the predicted intent
             out_frame["automated"] = out_frame["queue"] != router.human_queue
             bar.update(task, advance=1, description="writing")
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ def register(app: typer.Typer) -> None:
             "rows": len(texts),
             "threshold": router.threshold,
             "out": str(out),
-            "intents": out_frame["intent"].value_counts().head(20).to_dict(),
+            "intents": out_frame["predicted_intent"].value_counts().head(20).to_dict(),
         }
         top = [{"intent": k, "messages": v} for k, v in payload["intents"].items()]
         emit(
@@ -245,7 +245,7 @@ def register(app: typer.Typer) -> None:
         language_col: str = typer.Option("language", "--language-col", help="Optional; detected if absent."),
         id_col: str = typer.Option("faq_id", "--id-col", help="Optional: rows sharing it are one entry."),
         min_score: float = typer.Option(0.45, "--min-score", help="Below this score: no good answer."),
-        lexical_weight: float = typer.Option(0.3, "--lexical-weight", help="BM25 share of the hybrid score."),
+        lexical_weight: float = typer.Option(0.2, "--lexical-weight", help="BM25 share of the hybrid score."),
         embeddings: bool = typer.Option(
             True, "--embeddings/--no-embeddings", help="Use sentence embeddings."
         ),

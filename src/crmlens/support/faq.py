@@ -75,7 +75,7 @@ class FaqIndex:
 
     def __init__(
         self,
-        lexical_weight: float = 0.3,
+        lexical_weight: float = 0.2,
         use_embeddings: str | bool = "auto",
         min_score: float = 0.45,
         k1: float = 1.5,
@@ -158,7 +158,7 @@ class FaqIndex:
             return 0.0
         unique = set(terms)
         norm = 1 - self.b + self.b * len(unique) / max(self.avgdl_, 1e-9)
-        tf_part = (self.k1 + 1) / (1 + self.k1 * norm)
+        tf_part = 1 / (1 + self.k1 * norm)  # bm25s "lucene" scoring has no (k1 + 1) factor
         return sum(self.idf_.get(t, self.unseen_idf_) for t in unique) * tf_part
 
     def _row_scores(self, questions: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:

@@ -67,7 +67,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
     model : {"auto", "tfidf", "embed", "ensemble"}
         Feature set; see the module docstring.
     C : float
-        Inverse regularisation of the linear SVM.
+        Inverse regularisation of the linear SVM (0.5 and weight 1.0: best of a small grid on a split of
+        the BANKING77 training part, not on the holdout the benchmark reports).
     embedding_weight : float
         Scale of the embedding block beside the TF-IDF block in ``ensemble``.
     calibration_cv : int
@@ -89,8 +90,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         model: str = "auto",
-        C: float = 1.0,
-        embedding_weight: float = 1.5,
+        C: float = 0.5,
+        embedding_weight: float = 1.0,
         calibration_cv: int = 3,
         target_precision: float = 0.95,
         random_state: int = 0,
@@ -216,7 +217,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return softmax(self.decision_function(X) / self.temperature_, axis=1)
 
     def predict(self, X: Iterable[Any]) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        margins = self.decision_function(X)
+        return self.classes_[np.argmax(margins, axis=1)]
 
     def predict_with_confidence(self, X: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Intent and calibrated confidence of each text (one pass)."""

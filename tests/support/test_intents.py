@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from crmlens.exceptions import ConfigError, NotFittedError, ValidationError
+from crmlens.support import IntentClassifier, evaluate_intents, load_intent_model
+
+
+def test_tfidf_quality_on_held_out_banking_queries(banking, banking_tfidf):
+    metrics, report = evaluate_intents(banking_tfidf, banking["test_x"], banking["test_y"])
+    # 12 intents with close neighbours; chance is 0.08
+    assert metrics["accuracy"] >= 0.85
+    assert metrics["macro_f1"] >= 0.85
+    assert set(report["intent"]) == set(banking["test_y"])
+    assert report["support"].sum() == len(banking["test_y"])
+
+
+def test_confidence_is_calibrated_and_threshold_holds_out_of_sample(banking, banking_tfidf):
+    proba = banking_tfidf.predict_proba(banking["test_x"])
+    assert np.allclose(proba.sum(axis=1), 1)
+    pred = banking_tfidf.classes_[proba.argmax(axis=1)]
+    correct = pred == np.asarray(banking["test_y"], dtype=object)
+    confidence = proba.max(axis=1)
+    # mean confidence tracks accuracy (an uncalibrated SVM softmax would be far off)
+    assert abs(confidence.mean() - correct.mean()) < 0.08
+    # confident predictions are more often right than unsure ones
+    high = confidence >= np.median(confidence)
+    assert correct[high].mean() > correct[~high].mean()
+    # the threshold chosen out-of-fold in training keeps most of its precision on new data
+    metrics, _ = evaluate_intents(banking_tfidf, banking["test_x"], banking["test_y"])
+    assert 0 < metrics["automation_rate"] < 1
+    assert metrics["automated_precision"] >= 0.9
+
+
+def test_chinese_messages_use_jieba_words(waimai):
+    train, test = waimai.iloc[::2], waimai.iloc[1::2]
+    model = IntentClassifier(model="tfidf", calibration_cv=0).fit(train["review"], train["label"])
+    accuracy = (model.predict(test["review"]) == test["label"].astype(str).to_numpy()).mean()
+    assert accuracy >= 0.75  # positive vs negative reviews, 300 to learn from; chance is 0.5
+    words = model.vectorizers_[0].vocabulary_
+    assert "好吃" in words and "配送" in words  # jieba words, not single characters
+
+
+def test_tiny_mixed_language_intents():
+    texts = ["我要退款", "申请退款怎么操作", "退款什么时候到账", "快递到哪里了", "物流信息查不到", "包裹还没送到",
+             "I want a refund", "refund my order please", "where is my parcel", "track my package"]  # fmt: skip
+    labels = ["refund"] * 3 + ["delivery"] * 3 + ["refund"] * 2 + ["delivery"] * 2
+    model = IntentClassifier(model="tfidf", calibration_cv=0).fit(texts, labels)
+    assert model.predict(["退款多久能到", "我的快递呢", "can I get a refund", "my parcel is late"]).tolist() == [
+        "refund", "delivery", "refund", "delivery",
+    ]  # fmt: skip
+
+
+def test_save_load_same_predictions_and_tamper_refused(tmp_path, banking, banking_tfidf):
+    path = banking_tfidf.save(tmp_path / "intent.joblib")
+    again = load_intent_model(path)
+    assert np.array_equal(
+        again.predict_proba(banking["test_x"]), banking_tfidf.predict_proba(banking["test_x"])
+    )
+    card = json.loads((tmp_path / "intent.joblib.json").read_text())
+    assert card["model"] == "tfidf" and len(card["classes"]) == 12
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(ConfigError, match="does not match the hash"):
+        load_intent_model(path)
+
+
+def test_estimator_contract_and_errors(banking):
+    model = IntentClassifier(model="tfidf", C=0.5)
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        model.predict(["hello"])
+    with pytest.raises(ConfigError, match="unknown"):
+        IntentClassifier(model="bert").fit(["a", "b"], ["x", "y"])
+    with pytest.raises(ValidationError, match="two different intents"):
+        IntentClassifier(model="tfidf").fit(["a", "b"], ["x", "x"])
+    with pytest.raises(ValidationError, match="not one string"):
+        IntentClassifier(model="tfidf").fit("abc", ["x"])
+    a = IntentClassifier(model="tfidf", random_state=3).fit(
+        banking["train_x"][:300], banking["train_y"][:300]
+    )
+    b = IntentClassifier(model="tfidf", random_state=3).fit(
+        banking["train_x"][:300], banking["train_y"][:300]
+    )
+    assert a.threshold_ == b.threshold_ and np.array_equal(a.oof_confidence_, b.oof_confidence_)
+
+
+@pytest.mark.neural
+def test_ensemble_with_sentence_embeddings_is_at_least_as_good(banking, banking_tfidf):
+    # 30 queries per intent keep the embedding time of this test small
+    x, y = banking["train_x"], banking["train_y"]
+    keep = [i for i in range(len(x)) if i % 60 < 30]
+    ensemble = IntentClassifier(model="ensemble").fit([x[i] for i in keep], [y[i] for i in keep])
+    assert ensemble.model_ == "ensemble"
+    ours, _ = evaluate_intents(ensemble, banking["test_x"], banking["test_y"])
+    base, _ = evaluate_intents(banking_tfidf, banking["test_x"], banking["test_y"])
+    assert ours["accuracy"] >= 0.88
+    assert ours["accuracy"] >= base["accuracy"] - 0.01  # with half the training data of the baseline
+    assert ours["automated_precision"] >= 0.9
