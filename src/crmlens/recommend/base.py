@@ -83,7 +83,15 @@ class BaseRecommender(BaseEstimator):
         self._check_fitted()
         if customers is None:
             return np.arange(self.user_items_.shape[0])
-        return pd.Index(self.user_ids_).get_indexer(np.asarray(list(customers), dtype=self.user_ids_.dtype))
+        return pd.Index(self.user_ids_).get_indexer(self._as_user_ids(customers))
+
+    def _as_user_ids(self, customers: Iterable[Any]) -> np.ndarray:
+        """Customer ids in the fitted ids' type where they fit it, else as given (unknown ones)."""
+        values = list(customers)
+        try:
+            return np.asarray(values, dtype=self.user_ids_.dtype)
+        except (ValueError, TypeError):
+            return np.asarray(values, dtype=object)
 
     def item_positions(self, items: Iterable[Any]) -> np.ndarray:
         return pd.Index(self.item_ids_).get_indexer(np.asarray(list(items), dtype=self.item_ids_.dtype))
@@ -168,7 +176,7 @@ class BaseRecommender(BaseEstimator):
         per customer (needs ``item_categories``). Customers never seen get the bestsellers.
         """
         self._check_fitted()
-        customer_ids = self.user_ids_ if customers is None else np.asarray(list(customers))
+        customer_ids = self.user_ids_ if customers is None else self._as_user_ids(customers)
         rows = self.user_rows(customer_ids)
         allowed = self._allowed(candidates, exclude)
         per_user = _per_user_exclusions(self, rows, customer_ids, exclude)

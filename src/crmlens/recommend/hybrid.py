@@ -3,7 +3,8 @@
 Each part's scores are divided by their typical spread (the median over training customers of
 the standard deviation of a customer's scores across the catalogue) and added with weights, so
 no part dominates by scale. Parts that score items from items (EASE, item-kNN, content) are
-then one matrix: a whole hybrid costs one sparse-dense product per block of customers. A customer with no history gets only the popularity
+then one matrix: a whole hybrid costs one sparse-dense product per block of customers. Products
+nobody has taken yet are scored by the content part alone, at the weight of all parts. A customer with no history gets only the popularity
 part (bestsellers, of their segment when given); a product with no sales yet is reached through
 the content part. :meth:`HybridRecommender.explain` gives each recommendation a reason.
 """
@@ -120,6 +121,12 @@ class HybridRecommender(BaseRecommender):
                 combined = combined + term.toarray()
             else:
                 combined = combined + term
+        cold = np.flatnonzero(np.diff(sp.csc_matrix(self.user_items_).indptr) == 0)
+        self.cold_items_ = cold if "content" in self.components_ and len(cold) else None
+        if self.cold_items_ is not None:
+            names = list(self.components_)
+            content_scale = self.scales_[names.index("content")]
+            self.cold_factor_ = sum(self.weights_.values()) / content_scale
         self.item_matrix_ = (
             None
             if combined is None
@@ -134,6 +141,11 @@ class HybridRecommender(BaseRecommender):
             total = np.zeros(X_rows.shape, dtype=np.float32)
         for factor, model in self.other_parts_:
             total += np.float32(factor) * np.asarray(model._score(rows, X_rows), dtype=np.float32)
+        if self.cold_items_ is not None:
+            # nobody has taken these yet: the content part stands in for all the others
+            content = X_rows @ self.components_["content"].similarity_[:, self.cold_items_]  # type: ignore[attr-defined]
+            dense = content.toarray() if sp.issparse(content) else np.asarray(content)
+            total[:, self.cold_items_] = np.float32(self.cold_factor_) * dense
         return total
 
     # -- reasons --------------------------------------------------------------------------------
