@@ -29,7 +29,7 @@ from crmlens.predict.prep import TabularEncoder
 
 __all__ = ["PropensityModel", "SpendModel", "default_lightgbm_scores", "logistic_baseline_scores"]
 
-_BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+_BLEND_WEIGHTS = (0.25, 0.4, 0.5, 0.6, 0.75)  # a blend of the two beats either alone on held-out data
 _C_GRID = (0.03, 0.1, 0.3, 1.0)
 
 
@@ -90,7 +90,7 @@ class _Engine(BaseEstimator):
             params={"verbosity": -1, "max_bin": 255},
         )
 
-    def _train_lgb(self, params, M_tr, y_tr, M_va=None, y_va=None, rounds=2000, weight=None):
+    def _train_lgb(self, params, M_tr, y_tr, M_va=None, y_va=None, rounds=1000, weight=None):
         train = self._dataset(M_tr, y_tr, weight)
         kwargs: dict[str, Any] = {}
         if M_va is not None:
@@ -109,7 +109,7 @@ class _Engine(BaseEstimator):
         study = optuna.create_study(direction="minimize", sampler=sampler)
         study.enqueue_trial(
             {
-                "learning_rate": 0.05,
+                "learning_rate": 0.06,
                 "num_leaves": 15,
                 "min_child_samples": 20,
                 "feature_fraction": 0.8,
@@ -120,7 +120,7 @@ class _Engine(BaseEstimator):
         )
         study.enqueue_trial(
             {
-                "learning_rate": 0.03,
+                "learning_rate": 0.05,
                 "num_leaves": 4,
                 "min_child_samples": 50,
                 "feature_fraction": 0.6,
@@ -133,7 +133,7 @@ class _Engine(BaseEstimator):
 
         def objective(trial: optuna.Trial) -> float:
             params = {
-                "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.1, log=True),
+                "learning_rate": trial.suggest_float("learning_rate", 0.04, 0.2, log=True),
                 "num_leaves": trial.suggest_int("num_leaves", 4, 48, log=True),
                 "min_child_samples": trial.suggest_int("min_child_samples", 5, 200, log=True),
                 "feature_fraction": trial.suggest_float("feature_fraction", 0.3, 1.0),
@@ -381,7 +381,11 @@ class PropensityModel(ClassifierMixin, _Engine):
         elif name == "undersample":
             from imblearn.under_sampling import RandomUnderSampler
 
-            sampler = RandomUnderSampler(sampling_strategy=0.5, random_state=self.random_state)
+            ratio = (y == 1).sum() / max(1, (y == 0).sum())
+            ratio = min(ratio, 1 / ratio) if ratio > 0 else 0.0
+            sampler = RandomUnderSampler(
+                sampling_strategy=0.5 if ratio < 0.5 else 1.0, random_state=self.random_state
+            )
             idx, _ = sampler.fit_resample(np.arange(len(y))[:, None], y)
             idx = np.sort(idx.ravel())
             return M[idx], y[idx], extra
@@ -392,7 +396,8 @@ class PropensityModel(ClassifierMixin, _Engine):
         return self._blend(self._encode(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_(self.decision_function(X))
+        s = self.decision_function(X)
+        p = self.calibrator_(s)
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

@@ -88,12 +88,16 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             series = X[name]
             if name in self.categorical_:
                 levels = self.categorical_[name]
-                text = series.astype(object).where(series.notna(), None)
-                text = text.map(lambda v: None if v is None else str(v))
-                codes = pd.Categorical(text, categories=levels).codes.astype(np.float32)
-                other = (codes < 0) & text.notna().to_numpy()
+                present = series.notna().to_numpy()
+                if series.dtype == object or pd.api.types.is_string_dtype(series):
+                    text = series.to_numpy(dtype=object)  # already text: no per-value conversion
+                else:
+                    text = series.astype(str).to_numpy(dtype=object)
+                codes = pd.Index(levels).get_indexer(text).astype(np.float32)
+                other = (codes < 0) & present
                 codes[codes < 0] = np.nan
                 codes[other] = len(levels)
+                codes[~present] = np.nan
                 out[:, j] = codes
             else:
                 out[:, j] = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
