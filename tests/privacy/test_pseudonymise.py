@@ -135,3 +135,25 @@ def test_protect_staged_like_the_loader(warehouse) -> None:
     for table in ("source_customers", "tickets", "feedback"):
         flagged = [r["column"] for r in scan_table(warehouse, table) if r["verdict"] == "pii"]
         assert flagged == [], (table, flagged)
+
+
+def test_temp_staging_tables_and_quarantine_json(engine) -> None:
+    """The loader stages in TEMP tables and keeps rejected rows as JSON: both are protected."""
+    from crmlens.privacy import protect_staged, scrub_columns
+
+    engine.execute(
+        "CREATE TEMP TABLE __clean AS SELECT 'C-9' AS customer_key, 'a@x.com' AS email, '电话13812345678' AS name"
+    )
+    done = protect_staged(engine, "__clean", "source_customers", KEY)
+    assert done["pseudonymised"] == ["customer_key", "name", "email"]
+    assert engine.query("SELECT email FROM __clean").scalar() == Tokenizer(KEY).token("a@x.com")
+    engine.execute("CREATE TABLE quarantine (load_id VARCHAR, raw JSON)")
+    engine.execute(
+        """INSERT INTO quarantine VALUES ('L1', '{"email": "bad@x.com", "phone": "13812345678"}'),
+           ('L0', '{"email": "old@x.com"}')"""
+    )
+    assert scrub_columns(engine, "quarantine", ["raw"], where="load_id = 'L1'") == 1
+    rows = dict(
+        engine.query("SELECT load_id, raw::VARCHAR AS raw FROM quarantine").to_pandas().values.tolist()
+    )
+    assert rows == {"L1": '{"email": "<EMAIL>", "phone": "<PHONE>"}', "L0": '{"email": "old@x.com"}'}

@@ -112,6 +112,16 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _column_types(engine: Engine, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of any table or view, temporary ones included (the loader's staging
+    tables are TEMP tables, which ``engine.columns`` does not list)."""
+    try:
+        rows = engine.query(f"DESCRIBE {_quote(table)}").to_pandas()
+    except Exception as exc:  # noqa: BLE001 - the engine's own error type varies
+        raise ValidationError(f"pseudonymise: table {table!r} does not exist ({exc})") from None
+    return {str(n): str(t).upper() for n, t in zip(rows["column_name"], rows["column_type"], strict=True)}
+
+
 def _ensure_vault(engine: Engine) -> None:
     engine.execute(
         f"CREATE TABLE IF NOT EXISTS {VAULT_TABLE} (token VARCHAR, field VARCHAR, value_enc BLOB, created_at TIMESTAMP)"
@@ -135,19 +145,16 @@ def pseudonymise_columns(
     """
     tokenizer = Tokenizer(key)
     sealer = Sealer(vault_key) if vault_key else None
-    if not engine.has_table(table):
-        raise ValidationError(f"pseudonymise: table {table!r} does not exist")
-    present = set(engine.columns(table))
+    types = _column_types(engine, table)
+    present = set(types)
     for column in columns:
         if column not in present:
             raise ValidationError(
                 f"pseudonymise: table {table!r} has no column {column!r}; have {sorted(present)}"
             )
         col = _quote(column)
-        kind = engine.query(
-            f"SELECT data_type FROM information_schema.columns WHERE table_name = '{table}' AND column_name = '{column}'"
-        ).scalar()
-        if kind is not None and str(kind).upper() not in ("VARCHAR", "TEXT", "STRING"):
+        kind = types[column]
+        if kind != "VARCHAR":
             raise ValidationError(
                 f"pseudonymise: {table}.{column} is {kind}; identifiers must be loaded as VARCHAR to be tokenised"
             )
@@ -220,7 +227,7 @@ def select_columns(engine: Engine, table: str, columns: Sequence[str]) -> Relati
     A declared column whose name marks a direct identifier (email, phone, name ...) is allowed only
     when every value in it is a token or NULL; otherwise the task is refused with the column named.
     """
-    present = set(engine.columns(table))
+    present = set(_column_types(engine, table))
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValidationError(f"minimisation: {table} has no column(s) {missing}")
@@ -252,22 +259,25 @@ IDENTIFIER_COLUMNS: dict[str, tuple[str, ...]] = {
 TEXT_COLUMNS: dict[str, tuple[str, ...]] = {"feedback": ("text",), "tickets": ("subject", "body")}
 
 
-def scrub_columns(engine: Engine, table: str, columns: Sequence[str]) -> int:
+def scrub_columns(engine: Engine, table: str, columns: Sequence[str], where: str | None = None) -> int:
     """Replace PII in free-text ``columns`` by typed placeholders (``<PHONE>``), in place; returns cells changed.
 
     Each distinct text is scrubbed once in Python and written back with one join, like
-    :func:`pseudonymise_columns`; no transaction of its own.
+    :func:`pseudonymise_columns`; no transaction of its own. JSON columns (``quarantine.raw``) are
+    scrubbed as text and stay valid JSON; ``where`` limits the rows (e.g. one load's quarantine).
     """
     from crmlens.privacy.pii import scrub_text
 
-    present = set(engine.columns(table))
+    types = _column_types(engine, table)
     changed = 0
+    extra = f" AND ({where})" if where else ""
     for column in columns:
-        if column not in present:
+        if column not in types:
             raise ValidationError(f"scrub: table {table!r} has no column {column!r}")
         col = _quote(column)
+        text = f"{col}::VARCHAR"
         texts = (
-            engine.query(f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL")
+            engine.query(f"SELECT DISTINCT {text} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL{extra}")
             .to_arrow()
             .column(0)
             .to_pylist()
@@ -277,14 +287,16 @@ def scrub_columns(engine: Engine, table: str, columns: Sequence[str]) -> int:
             continue
         view = f"__scrub_map_{abs(hash((table, column))) % 10**8}"
         engine.register(view, pa.table({"v": [p[0] for p in pairs], "s": [p[1] for p in pairs]}))
+        value = "m.s::JSON" if types[column] == "JSON" else "m.s"
         try:
             changed += int(
                 engine.query(
-                    f"SELECT count(*) FROM {_quote(table)} t JOIN {view} m ON t.{col} = m.v"
+                    f"SELECT count(*) FROM {_quote(table)} WHERE {text} IN (SELECT v FROM {view}){extra}"
                 ).scalar()
             )
             engine.execute(
-                f"UPDATE {_quote(table)} SET {col} = m.s FROM {view} m WHERE {_quote(table)}.{col} = m.v"
+                f"UPDATE {_quote(table)} SET {col} = {value} FROM {view} m "
+                f"WHERE {_quote(table)}.{col}::VARCHAR = m.v{extra}"
             )
         finally:
             _unregister(engine, view)
@@ -306,7 +318,7 @@ def protect_staged(
     (:data:`IDENTIFIER_COLUMNS`) that the stage has are tokenised, and its free-text columns
     (:data:`TEXT_COLUMNS`) scrubbed. Returns what was done, for ``ingest_log`` and the report.
     """
-    present = set(engine.columns(table))
+    present = set(_column_types(engine, table))
     columns = [c for c in IDENTIFIER_COLUMNS.get(entity, ()) if c in present]
     if columns:
         pseudonymise_columns(engine, table, columns, key, vault_key=vault_key)
