@@ -56,6 +56,7 @@ def prepare_file(
             notes.append(f"left out id-like columns (unique per row): {', '.join(map(repr, guessed))}")
             removed += guessed
             ids = frame[guessed[0]]
+            id_col = guessed[0]
     times = None
     if time_col:
         times = pd.to_datetime(frame[time_col], errors="coerce", format="mixed")
@@ -63,7 +64,15 @@ def prepare_file(
             raise ConfigError(f"--time-col {time_col!r} of {path}: most values are not dates")
         removed.append(time_col)
     X = frame.drop(columns=list(dict.fromkeys(removed)))
-    return {"X": X, "y": y, "positive": positive, "ids": ids, "times": times, "notes": notes}
+    return {
+        "X": X,
+        "y": y,
+        "positive": positive,
+        "ids": ids,
+        "id_col": id_col,
+        "times": times,
+        "notes": notes,
+    }
 
 
 def train_file(
@@ -161,7 +170,7 @@ def train_file(
             extra={
                 "target": target,
                 "positive_class": data["positive"],
-                "id_col": id_col,
+                "id_col": data["id_col"],
                 "source_file": Path(path).name,
                 "rows": int(len(y)),
                 "cv": scheme,
@@ -217,6 +226,8 @@ def score_file(
     step and step("read")
     frame, _ = clean_frame(read_table(path))
     id_col = id_col or manifest.get("id_col")
+    if id_col and id_col not in frame.columns and manifest.get("id_col") == id_col:
+        id_col = None  # the training file's id column is absent here: number the rows instead
     check_column(frame, id_col, "--id-col", path)
     missing = [c for c in model.encoder_.features_ if c not in frame.columns]
     if missing:
