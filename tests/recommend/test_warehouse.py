@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from crmlens.engine import DuckDBEngine
 from crmlens.recommend.warehouse import bundles, recommend_from_warehouse
@@ -70,3 +71,47 @@ def test_bundles_from_order_baskets(engine: DuckDBEngine) -> None:
     tea = table[table["product_id"] == "tea"].iloc[0]
     assert tea["bundled_product_id"] == "mug" and tea["bundled_product_name"] == "Mug"
     assert tea["baskets"] == 6 and abs(tea["confidence"] - 6 / 7) < 1e-9
+
+
+def test_customer_links_resolve_orders_without_customer_id(engine: DuckDBEngine) -> None:
+    rows = [(f"o{b}", f"k{b % 4}", p) for b in range(12) for p in ("tea", "mug")] + [("o99", "k0", "pot")]
+    orders = pd.DataFrame(rows, columns=["order_id", "customer_key", "product_id"]).assign(
+        source="shop",
+        customer_id=pd.array([None] * len(rows), dtype="Int64"),
+        ts=pd.Timestamp("2024-01-01"),
+        quantity=1.0,
+        amount=1.0,
+    )
+    engine.write_table("orders", orders)
+    links = pd.DataFrame(
+        {
+            "source": "shop",
+            "customer_key": ["k0", "k1", "k2", "k3"],
+            "customer_id": [10, 11, 12, 12],
+            "match_probability": 1.0,
+            "match_rule": "exact",
+        }
+    )
+    engine.write_table("customer_links", links)
+    recs = recommend_from_warehouse(engine, n=1)
+    # k2 and k3 are one customer (12); 10 has bought everything there is, so gets nothing
+    assert recs["customer_id"].tolist() == [11, 12]
+    assert recs["product_id"].tolist() == ["pot", "pot"]
+
+
+def test_orders_without_any_customer_say_what_to_run(engine: DuckDBEngine) -> None:
+    from crmlens.exceptions import NotFittedError
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1"],
+            "customer_key": ["k"],
+            "customer_id": pd.array([None], dtype="Int64"),
+            "product_id": ["tea"],
+            "ts": pd.Timestamp("2024-01-01"),
+            "quantity": 1.0,
+        }
+    )
+    engine.write_table("orders", orders)
+    with pytest.raises(NotFittedError, match="identity resolution"):
+        recommend_from_warehouse(engine)

@@ -39,6 +39,30 @@ def _read(engine: Engine, sql: str) -> pd.DataFrame:
     return engine.query(sql).to_pandas()
 
 
+def _has_links(engine: Engine, tables: set[str], table: str) -> bool:
+    return (
+        "customer_links" in tables
+        and {"source", "customer_key"} <= set(engine.columns(table))
+        and engine.count("customer_links") > 0
+    )
+
+
+def _customer(table: str, engine: Engine, tables: set[str]) -> str:
+    """The resolved customer: the row's own ``customer_id``, else its ``customer_links`` match."""
+    if _has_links(engine, tables, table):
+        return f"coalesce({table}.customer_id, l.customer_id)"
+    return f"{table}.customer_id"
+
+
+def _links(table: str, engine: Engine, tables: set[str]) -> str:
+    if _has_links(engine, tables, table):
+        return (
+            "LEFT JOIN customer_links l ON l.source = "
+            f"{table}.source AND l.customer_key = {table}.customer_key"
+        )
+    return ""
+
+
 def load_interactions(
     engine: Engine, as_of: str | None = None, recency_steps: float | None = 10.0
 ) -> WarehouseData:
@@ -52,20 +76,27 @@ def load_interactions(
         raise NotFittedError("recommend: the warehouse has no orders table; run crmlens ingest first")
     cutoff = "" if as_of is None else f" AND ts <= TIMESTAMP '{pd.Timestamp(as_of).isoformat(sep=' ')}'"
     status = ", ".join(f"'{s}'" for s in _DROPPED_STATUS)
+    columns = set(engine.columns("orders"))
+    quantity = "coalesce(quantity, 1)" if "quantity" in columns else "1.0"
+    kept = f" AND coalesce(lower(status), '') NOT IN ({status})" if "status" in columns else ""
     orders = _read(
         engine,
-        "SELECT customer_id, product_id, ts, coalesce(quantity, 1) AS quantity, order_id FROM orders "
-        f"WHERE customer_id IS NOT NULL AND product_id IS NOT NULL AND coalesce(quantity, 1) > 0 "
-        f"AND coalesce(lower(status), '') NOT IN ({status}){cutoff}",
-    )
+        f"SELECT {_customer('orders', engine, tables)} AS customer_id, product_id, ts, "
+        f"{quantity} AS quantity, order_id FROM orders {_links('orders', engine, tables)} "
+        f"WHERE product_id IS NOT NULL AND {quantity} > 0{kept}{cutoff}",
+    ).dropna(subset=["customer_id"])
+    if orders.empty:
+        raise NotFittedError(
+            "recommend: no order line has a customer_id yet; run identity resolution (customer_links) first"
+        )
     orders["event_type"] = "purchase"
     frames = [orders]
     if "events" in tables:
         events = _read(
             engine,
-            "SELECT customer_id, product_id, ts, event_type FROM events "
-            f"WHERE customer_id IS NOT NULL AND product_id IS NOT NULL{cutoff}",
-        )
+            f"SELECT {_customer('events', engine, tables)} AS customer_id, product_id, ts, event_type FROM events "
+            f"{_links('events', engine, tables)} WHERE product_id IS NOT NULL{cutoff}",
+        ).dropna(subset=["customer_id"])
         events["quantity"] = 1.0
         frames.append(events)
     rows = pd.concat(frames, ignore_index=True)
