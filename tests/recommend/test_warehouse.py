@@ -115,3 +115,32 @@ def test_orders_without_any_customer_say_what_to_run(engine: DuckDBEngine) -> No
     engine.write_table("orders", orders)
     with pytest.raises(NotFittedError, match="identity resolution"):
         recommend_from_warehouse(engine)
+
+
+def test_upsell_from_the_warehouse(engine: DuckDBEngine) -> None:
+    from crmlens.recommend import upsell_from_warehouse
+
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "customer_key": ["1", "2", "2"],
+            "customer_id": [1, 2, 2],
+            "product_id": ["mug", "mug", "mug_plus"],
+            "ts": pd.Timestamp("2024-01-01"),
+            "quantity": 1.0,
+        }
+    )
+    engine.write_table("orders", orders)
+    engine.write_table(
+        "products",
+        pd.DataFrame(
+            {
+                "product_id": ["mug", "mug_plus", "mug_gold"],
+                "name": ["Mug", "Mug+", "Gold mug"],
+                "category": ["mugs"] * 3,
+                "price": [10.0, 14.0, 80.0],
+            }
+        ),
+    )
+    offers = upsell_from_warehouse(engine, n=2)
+    assert offers[["customer_id", "product_id"]].values.tolist() == [[1, "mug_plus"]]

@@ -13,6 +13,8 @@ from crmlens.recommend.models import (
     PopularityRecommender,
     UserKNNRecommender,
 )
+from crmlens.recommend.rules import association_rules, candidate_items, frequently_bought_together, upsell
+from crmlens.recommend.warehouse import bundles, recommend_from_warehouse, upsell_from_warehouse
 
 __all__ = [
     "ALSRecommender",
@@ -26,6 +28,13 @@ __all__ = [
     "ItemKNNRecommender",
     "PopularityRecommender",
     "UserKNNRecommender",
+    "association_rules",
+    "bundles",
+    "candidate_items",
+    "frequently_bought_together",
+    "recommend_from_warehouse",
+    "upsell",
+    "upsell_from_warehouse",
     "evaluate_models",
     "interaction_weights",
     "load_model",

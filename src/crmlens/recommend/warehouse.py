@@ -18,7 +18,7 @@ from crmlens.recommend.base import BaseRecommender, make_model
 from crmlens.recommend.content import product_text
 from crmlens.recommend.data import Interactions, interaction_weights
 from crmlens.recommend.hybrid import HybridRecommender
-from crmlens.recommend.rules import association_rules, frequently_bought_together
+from crmlens.recommend.rules import association_rules, frequently_bought_together, upsell
 
 _DROPPED_STATUS = ("cancelled", "canceled", "returned", "refunded", "failed")
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "reason"]
@@ -236,3 +236,24 @@ def bundles(
         together["product_name"] = together["product_id"].map(lookup)
         together["bundled_product_name"] = together["bundled_product_id"].map(lookup)
     return together
+
+
+def upsell_from_warehouse(
+    engine: Engine,
+    n: int = 3,
+    model: str = "hybrid",
+    min_ratio: float = 1.2,
+    max_ratio: float = 3.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Up-sell offers per customer: pricier items of the categories they buy, ranked by the model.
+
+    Columns: ``customer_id, rank, product_id, score, reason`` (needs ``products.category`` and ``price``).
+    """
+    data = load_interactions(engine)
+    if not data.has_catalogue or not {"category", "price"} <= set(data.products.columns):
+        raise NotFittedError("recommend: up-sell needs the products table with category and price")
+    fitted = fit_from_warehouse(data, model=model, seed=seed)
+    offers = upsell(fitted, data.products, n=n, min_ratio=min_ratio, max_ratio=max_ratio)
+    offers["customer_id"] = offers["customer_id"].astype("int64")
+    return offers
