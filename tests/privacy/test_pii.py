@@ -80,6 +80,7 @@ def test_each_kind_found_in_context(text: str, kind: str) -> None:
         "tracking 4111111111111112",
         "参考编号 110105194912310021",  # ID with a wrong check character
         "SKU AB123456 in stock",  # passport-like, but nothing says passport
+        '{"下单时间":"2024-10-28 01:24:59","金额":"298.90"}',  # timestamps are not phone numbers
     ],
 )
 def test_look_alikes_are_not_pii(text: str) -> None:

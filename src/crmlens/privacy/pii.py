@@ -154,7 +154,9 @@ def _raw_matches(text: str, regions: Sequence[str]) -> list[PiiMatch]:
                 found.append(PiiMatch("ip", m.start(), m.end(), m.group()))
     # libphonenumber's matcher is the slow part: run it only on the digit runs that could hold a number.
     for candidate in _PHONE_CANDIDATE.finditer(text):
-        span, base = candidate.group(), candidate.start()
+        # a few characters past the run keep libphonenumber's own context checks (timestamps "...22:28")
+        base = candidate.start()
+        span = text[base : candidate.end() + 3]
         for region in regions:
             found += [
                 PiiMatch("phone", base + pm.start, base + pm.end, pm.raw_string)
@@ -282,9 +284,9 @@ def scan_values(
 ) -> dict[str, Any]:
     """What one column holds: the hint from its name, hits per kind in its values, and a verdict.
 
-    The verdict is ``pseudonymised`` when (nearly) all values are tokens, ``pii`` when the name is
-    a direct identifier or at least 5% of values carry one, ``quasi`` for quasi-identifiers, else
-    ``clean``.
+    The verdict is ``empty`` without values, ``pseudonymised`` when (nearly) all values are tokens,
+    ``pii`` when the name is a direct identifier or at least 5% of values carry one, ``quasi`` for
+    quasi-identifiers, else ``clean``.
     """
     hits: Counter[str] = Counter()
     n = n_pii = n_tokens = 0
@@ -302,9 +304,11 @@ def scan_values(
         hits.update(kinds)
         n_pii += bool(kinds)
     hint = column_hint(column, table) if column else None
-    if n and n_tokens >= 0.9 * n:
+    if n == 0:
+        verdict = "empty"
+    elif n_tokens >= 0.9 * n:
         verdict = "pseudonymised"
-    elif (hint and hint[1] == "direct") or (n and n_pii >= max(1, 0.05 * n)):
+    elif (hint and hint[1] == "direct") or n_pii >= max(1, 0.05 * n):
         verdict = "pii"
     elif hint and hint[1] == "quasi":
         verdict = "quasi"
@@ -348,6 +352,9 @@ def scan_table(
         else:
             values = series.dropna().astype(str).tolist()
         row = scan_values(values, column, regions, table=table)
+        if not values and series.notna().any():  # dates, floats, booleans: judged by the column name only
+            hint = column_hint(column, table)
+            row["verdict"] = "clean" if hint is None else ("pii" if hint[1] == "direct" else "quasi")
         row["table"] = table
         row["rows"] = total
         out.append(row)
