@@ -113,3 +113,16 @@ def test_component_erase_export_and_audit(warehouse, tmp_path) -> None:
     assert result.ok and result.entries == 2
     assert [e["actor"] for e in privacy.audit.entries()] == ["dpo", "dpo"]
     assert privacy.consented("profiling")["customer_id"].tolist() == [1]
+
+
+def test_unresolved_rows_keyed_by_another_source(warehouse) -> None:
+    """Before identity runs, an orders file keyed by the CRM's customer numbers is erased with the customer;
+    rows already resolved to someone else are never touched."""
+    warehouse.execute(
+        """INSERT INTO orders (order_id, line_no, customer_key, customer_id, ts, amount, source) VALUES
+           ('X1', 1, 'C-1002', NULL, TIMESTAMP '2024-03-02', 5.0, 'orders_file'),
+           ('X2', 1, 'C-1002', 3, TIMESTAMP '2024-03-02', 7.0, 'orders_file')"""
+    )
+    receipt = erase_customer(warehouse, "C-1002", source="crm")
+    assert receipt["tables"]["orders"] == {"deleted": 4}  # its 3 orders and the unresolved X1
+    assert warehouse.query("SELECT order_id FROM orders WHERE customer_key = 'C-1002'").scalar() == "X2"

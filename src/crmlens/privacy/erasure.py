@@ -165,11 +165,16 @@ def _predicate(subject: Subject, table: str, columns: dict[str, str]) -> str | N
         else:
             parts.append(f"customer_id::VARCHAR = '{int(subject.customer_id)}'")
     if subject.keys and "customer_key" in columns:
+        listed_keys = ", ".join(_lit(k) for k in subject.key_values)
         if "source" in columns:
             pairs = ", ".join(f"({_lit(s)}, {_lit(k)})" for s, k in subject.keys)
             parts.append(f"(source, customer_key) IN ({pairs})")
+            if "customer_id" in columns:
+                # rows that identity has not resolved yet but carry the subject's key from another source
+                # (an orders file keyed by the CRM's customer numbers): theirs until shown otherwise
+                parts.append(f"(customer_id IS NULL AND customer_key IN ({listed_keys}))")
         else:
-            parts.append(f"customer_key IN ({', '.join(_lit(k) for k in subject.key_values)})")
+            parts.append(f"customer_key IN ({listed_keys})")
     unique = sorted(v for v in subject.values if len(v) >= _MIN_SCRUB_LEN)
     if unique:
         listed = ", ".join(_lit(v) for v in unique)
