@@ -164,52 +164,52 @@ class HybridRecommender(BaseRecommender):
         item_names: Mapping[Any, str] | None = None,
         purchases: Interactions | None = None,
         min_together: int = 2,
+        batch_size: int = 2048,
     ) -> pd.Series:
         """A reason per recommendation row (``customer_id``, ``product_id``), in the order given.
 
-        In order of preference: "bought together with X by N customers" (N from ``purchases``,
-        default the training data), "similar to X you viewed/bought" (content), "customers like
-        you bought it" (collaborative), "popular with customers" (cold start).
+        In order of preference: "bought together with X by N customers" (X among what the
+        customer bought, N the customers who bought both, from ``purchases``, default the
+        training data), "similar to X, which you viewed/bought" (content), "customers like you
+        bought it" (collaborative), "popular with customers" (cold start).
         """
         self._check_fitted()
         names = dict(item_names or {})
         bought = self.user_items_ if purchases is None else _align(purchases, self.user_ids_, self.item_ids_)
         together = self._cooccurrence(bought)
         content = self.components_.get("content")
-        sim = content.similarity_ if content is not None else None  # type: ignore[attr-defined]
+        sim_t = sp.csr_matrix(content.similarity_.T) if content is not None else None  # type: ignore[attr-defined]
         rows = self.user_rows(recommendations["customer_id"].to_numpy())
         items = self.item_positions(recommendations["product_id"].to_numpy())
-        reasons = np.empty(len(recommendations), dtype=object)
-        order = np.argsort(rows, kind="stable")
-        bounds = np.flatnonzero(np.diff(rows[order])) + 1
-        for group in np.split(order, bounds):
-            if len(group) == 0:
-                continue
-            r = rows[group[0]]
-            recs = items[group]
-            if r < 0:
-                reasons[group] = "popular with customers"
-                continue
-            mine = bought.indices[bought.indptr[r] : bought.indptr[r + 1]]
-            seen = self.user_items_.indices[self.user_items_.indptr[r] : self.user_items_.indptr[r + 1]]
-            pair = together[np.ix_(mine, recs)] if len(mine) else np.zeros((0, len(recs)))
-            if sp.issparse(pair):
-                pair = pair.toarray()
-            near = sim[seen][:, recs].toarray() if sim is not None and len(seen) else np.zeros((0, len(recs)))
-            for col, pos in enumerate(group):
-                if len(mine) and pair[:, col].max() >= min_together:
-                    j = mine[int(pair[:, col].argmax())]
-                    count = int(pair[:, col].max())
-                    reasons[pos] = f"bought together with {self._name(j, names)} by {count} customers"
-                elif len(near) and near[:, col].max() > 0.1:
-                    j = seen[int(near[:, col].argmax())]
-                    verb = "bought" if j in set(mine.tolist()) else "viewed"
-                    reasons[pos] = f"similar to {self._name(j, names)}, which you {verb}"
-                elif len(seen):
-                    reasons[pos] = "customers like you bought it"
+        reasons: list[str] = []
+        for start in range(0, len(rows), batch_size):
+            u, i = rows[start : start + batch_size], items[start : start + batch_size]
+            known = u >= 0
+            safe_u, safe_i = np.where(known, u, 0), np.where(i >= 0, i, 0)
+            mine = _present(bought[safe_u], known)
+            seen = _present(self.user_items_[safe_u], known)
+            pair = together[safe_i]
+            pair = np.where(mine, pair.toarray() if sp.issparse(pair) else pair, -1.0)
+            partner, count = pair.argmax(axis=1), pair.max(axis=1)
+            if sim_t is not None:
+                near = np.where(seen, sim_t[safe_i].toarray(), -1.0)
+                similar, closeness = near.argmax(axis=1), near.max(axis=1)
+            else:
+                similar, closeness = partner, np.full(len(u), -1.0)
+            has_history = seen.any(axis=1)
+            for k in range(len(u)):
+                if count[k] >= min_together:
+                    reasons.append(
+                        f"bought together with {self._name(partner[k], names)} by {int(count[k])} customers"
+                    )
+                elif closeness[k] > 0.1:
+                    verb = "bought" if mine[k, similar[k]] else "viewed"
+                    reasons.append(f"similar to {self._name(similar[k], names)}, which you {verb}")
+                elif has_history[k]:
+                    reasons.append("customers like you bought it")
                 else:
-                    reasons[pos] = "popular with customers"
-        return pd.Series(reasons, index=recommendations.index, name="reason")
+                    reasons.append("popular with customers")
+        return pd.Series(reasons, index=recommendations.index, name="reason", dtype=object)
 
     def _name(self, position: int, names: Mapping[Any, str]) -> str:
         item = self.item_ids_[position]
@@ -217,6 +217,12 @@ class HybridRecommender(BaseRecommender):
         if name is None and hasattr(item, "item"):
             name = names.get(item.item())
         return str(name) if name else str(item)
+
+
+def _present(block: sp.csr_matrix, known: np.ndarray) -> np.ndarray:
+    dense = block.toarray() > 0
+    dense[~known] = False
+    return dense
 
 
 def _align(data: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> sp.csr_matrix:
