@@ -104,6 +104,16 @@ def segment_frame(
     for col in model.preprocessor_.dates_:  # dates profiled as "days ago"
         profile_input[col] = model.preprocessor_._coerce_seen(frame[col], col)
     extras = [c for c in frame.columns if c not in kept and c != id_col]
+    # numeric columns not clustered on still describe the segments (e.g. spend when clustering on rates)
+    described = [
+        c
+        for c in feature_columns(frame, id_col)
+        if c not in kept
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    for col in described:
+        profile_input[col] = frame[col].astype(float)
     roles = detect_roles(extras)
     for role in ("churn", "clv"):
         for col in roles.get(role, [])[:1]:
@@ -112,7 +122,7 @@ def segment_frame(
     profiles = profile_segments(
         profile_input,
         labels,
-        features=kept,
+        features=kept + described,
         churn_col=next(iter(roles.get("churn", [])), None),
         clv_col=next(iter(roles.get("clv", [])), None),
     )

@@ -279,8 +279,9 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
                     }
                 )
         table = pd.DataFrame(rows)
+        smallest = 2 if self.n_clusters else max(2, self.k_range[0])
         table["valid"] = (
-            (table["k"] >= 2)
+            (table["k"] >= smallest)
             & (table["min_share"] >= self.min_segment_share)
             & (table["noise_share"] <= 0.5)
             & table["silhouette"].notna()
