@@ -85,6 +85,8 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         Tokeniser for the word n-grams; ``auto`` detects it per text.
     char_ngram : tuple or None
         Character n-gram range on the normalised text (``None`` switches char features off).
+    char_wb : bool
+        Character n-grams only inside word boundaries (suits English; Chinese has no spaces).
     word_ngram : tuple or None
         Word n-gram range on the tokens (``None`` switches word features off; faster).
     min_df : int
@@ -108,6 +110,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         self,
         language: str = "auto",
         char_ngram: tuple[int, int] | None = (1, 3),
+        char_wb: bool = False,
         word_ngram: tuple[int, int] | None = (1, 2),
         min_df: int = 2,
         nb_weight: bool = True,
@@ -117,6 +120,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         self.language = language
         self.char_ngram = char_ngram
+        self.char_wb = char_wb
         self.word_ngram = word_ngram
         self.min_df = min_df
         self.nb_weight = nb_weight
@@ -133,7 +137,7 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
         out: dict[str, TfidfVectorizer] = {}
         if self.char_ngram:
             out["char"] = TfidfVectorizer(
-                analyzer="char",
+                analyzer="char_wb" if self.char_wb else "char",
                 ngram_range=tuple(self.char_ngram),
                 min_df=self.min_df,
                 sublinear_tf=True,

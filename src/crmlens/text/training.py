@@ -28,7 +28,7 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "zh": {
         "language": "zh",
         "char_ngram": (1, 3),
-        "word_ngram": (1, 2),
+        "word_ngram": None,
         "min_df": 2,
         "nb_weight": True,
         "C": 10.0,
@@ -36,10 +36,11 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "en": {
         "language": "en",
         "char_ngram": (2, 5),
+        "char_wb": True,
         "word_ngram": (1, 2),
         "min_df": 2,
-        "nb_weight": True,
-        "C": 3.0,
+        "nb_weight": False,
+        "C": 10.0,
     },
 }
 
