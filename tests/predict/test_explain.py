@@ -58,3 +58,17 @@ def test_scores_match_predict_proba(model_and_data):
     model, X = model_and_data
     out = explain_frame(model, X.head(300), batch_size=128)
     np.testing.assert_allclose(out["score"].to_numpy(), model.predict_proba(X.head(300))[:, 1], atol=1e-9)
+
+
+def test_path_attribution_is_additive_and_agrees_with_shap(model_and_data):
+    model, X = model_and_data
+    M = model._encode(X)
+    shap_phi, shap_total = model._contributions_matrix(M, method="shap")
+    path_phi, path_total = model._contributions_matrix(M, method="path")
+    np.testing.assert_allclose(path_total, shap_total, atol=1e-6)  # both sum to the same score
+    agree = np.mean(np.argmax(shap_phi, axis=1) == np.argmax(path_phi, axis=1))
+    assert agree >= 0.85
+    fast = explain_frame(model, X.head(100), method="path")
+    np.testing.assert_allclose(
+        fast["score"], explain_frame(model, X.head(100), method="shap")["score"], atol=1e-9
+    )

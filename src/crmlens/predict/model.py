@@ -177,15 +177,63 @@ class _Engine(BaseEstimator):
         """
         return self._contributions_matrix(self._encode(X))
 
-    def _contributions_matrix(self, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _contributions_matrix(self, M: np.ndarray, method: str = "shap") -> tuple[np.ndarray, np.ndarray]:
+        """``method="shap"``: exact TreeSHAP (LightGBM ``pred_contrib``). ``"path"``: path attribution
+        (Saabas): each split's change of the node value goes to its feature, precomputed per leaf, so a
+        row costs one leaf lookup per tree; many times faster on large batches, and also exactly additive.
+        """
         w = self.blend_weight_
         phi = np.zeros((M.shape[0], M.shape[1] + 1))
         if w > 0:
-            phi += w * self.booster_.predict(M, pred_contrib=True, num_threads=self.n_jobs)
+            if method == "path":
+                phi += w * self._path_contributions(M)
+            else:
+                phi += w * self.booster_.predict(M, pred_contrib=True, num_threads=self.n_jobs)
         if w < 1:
             phi[:, :-1] += (1 - w) * self.linear_.contributions(M)
             phi[:, -1] += (1 - w) * self.linear_.base_
         return phi[:, :-1], phi.sum(axis=1)
+
+    def _leaf_tables(self) -> tuple[list[np.ndarray], float]:
+        """Per tree, a (leaves x features) table of path contributions, and the summed root values."""
+        cached = getattr(self, "_leaf_tables_cache", None)
+        if cached is not None:
+            return cached
+        p = self.booster_.num_feature()
+        tables, bias = [], 0.0
+        for tree in self.booster_.dump_model()["tree_info"]:
+            root = tree["tree_structure"]
+            table = np.zeros((max(1, tree["num_leaves"]), p), dtype=np.float64)
+            if "leaf_index" in root or "split_feature" not in root:
+                bias += float(root.get("leaf_value", 0.0))
+                tables.append(table)
+                continue
+            bias += float(root["internal_value"])
+            stack = [(root, np.zeros(p))]
+            while stack:
+                node, acc = stack.pop()
+                for side in ("left_child", "right_child"):
+                    child = node[side]
+                    value = child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+                    step = acc.copy()
+                    step[node["split_feature"]] += value - node["internal_value"]
+                    if "leaf_index" in child:
+                        table[child["leaf_index"]] = step
+                    else:
+                        stack.append((child, step))
+            tables.append(table)
+        self._leaf_tables_cache = (tables, bias)
+        return tables, bias
+
+    def _path_contributions(self, M: np.ndarray) -> np.ndarray:
+        tables, bias = self._leaf_tables()
+        leaves = self.booster_.predict(M, pred_leaf=True, num_threads=self.n_jobs).astype(np.int64)
+        leaves = leaves.reshape(len(M), -1)
+        out = np.zeros((M.shape[0], M.shape[1] + 1))
+        for t, table in enumerate(tables):
+            out[:, :-1] += table[leaves[:, t]]
+        out[:, -1] = bias
+        return out
 
     def _blend(self, M: np.ndarray) -> np.ndarray:
         w = self.blend_weight_
