@@ -9,6 +9,7 @@ from crmlens.support.drafts import Draft, draft_reply
 from crmlens.support.evaluate import evaluate_faq, evaluate_intents, single_message_latency_ms
 from crmlens.support.faq import FaqIndex, FaqMatch, load_faq_index
 from crmlens.support.intents import IntentClassifier, load_intent_model
+from crmlens.support.pipeline import run_support, starter_faq
 from crmlens.support.routing import Router, SupportConfig, automation_at_precision, threshold_for_precision
 from crmlens.support.triage import build_profiles, ticket_text, triage
 from crmlens.support.urgency import urgency_scores
@@ -27,7 +28,9 @@ __all__ = [
     "evaluate_intents",
     "load_faq_index",
     "load_intent_model",
+    "run_support",
     "single_message_latency_ms",
+    "starter_faq",
     "threshold_for_precision",
     "ticket_analytics",
     "ticket_text",

@@ -10,6 +10,7 @@ the profile. Without a confident FAQ answer there is no draft: the ticket goes t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,6 +25,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "greeting_named": "Hi {name},",
         "greeting": "Hello,",
         "opening": "Thank you for contacting us about {topic}.",
+        "opening_plain": "Thank you for contacting us.",
         "answer_intro": "Here is what our help centre says:",
         "order_full": "Your most recent order {order_id} from {order_date} is {order_status}.",
         "order_no_status": "Your most recent order is {order_id} from {order_date}.",
@@ -35,6 +37,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "greeting_named": "{name}，您好：",
         "greeting": "您好：",
         "opening": "感谢您就{topic}联系我们。",
+        "opening_plain": "感谢您联系我们。",
         "answer_intro": "以下是帮助中心的说明：",
         "order_full": "您最近的订单 {order_id}（{order_date}）当前状态为：{order_status}。",
         "order_no_status": "您最近的订单是 {order_id}（{order_date}）。",
@@ -134,7 +137,9 @@ def draft_reply(
     status = _known(profile.get("order_status"))
 
     lines = [t["greeting_named"].format(name=name) if name else t["greeting"], ""]
-    lines.append(t["opening"].format(topic=_topic(intent, lang)))
+    # a Chinese reply names the topic only when the intent label is Chinese (not "refund" in a 中文 reply)
+    named = lang == "en" or re.search(r"[\u3400-\u9fff]", str(intent))
+    lines.append(t["opening"].format(topic=_topic(intent, lang)) if named else t["opening_plain"])
     lines.append(t["answer_intro"])
     lines.append(answer)
     if order_id and any(h in str(intent).lower() for h in _ORDER_HINTS):
@@ -155,6 +160,4 @@ def draft_reply(
 
 def template_vocabulary(language: str = "en") -> str:
     """All fixed template text of a language (placeholders removed): the words a draft may add."""
-    import re
-
     return " ".join(re.sub(r"\{[a-z_]+\}", " ", s) for s in TEMPLATES[language].values())

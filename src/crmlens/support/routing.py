@@ -69,7 +69,8 @@ def automation_at_precision(
 class SupportConfig(BaseModel):
     """The ``support:`` section of ``crmlens.yaml``.
 
-    ``queues`` maps an intent to a queue (intents not listed go to ``default_queue``);
+    ``queues`` maps an intent to a queue (intents not listed go to ``default_queue``); ``faq`` is
+    the company FAQ file (CSV or Parquet: question, answer[, language][, faq_id]);
     ``target_precision`` sets the automation threshold; ``faq_min_score`` is the score under which
     the FAQ says it has no good answer; ``urgent_keywords`` and ``intent_urgency`` add to the
     built-in urgency cues (keyword or intent substring to points).
@@ -82,6 +83,7 @@ class SupportConfig(BaseModel):
     human_queue: str = "human_triage"
     target_precision: float = Field(0.95, gt=0, le=1)
     faq_min_score: float | None = None
+    faq: str | None = None
     urgent_keywords: dict[str, float] = Field(default_factory=dict)
     intent_urgency: dict[str, float] = Field(default_factory=dict)
 
