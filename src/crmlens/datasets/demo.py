@@ -445,6 +445,7 @@ class _Generator:
         con = duckdb.connect(str(self.work / "work.duckdb"))
         try:
             con.execute("SET threads = 2")
+            con.execute("SET enable_progress_bar = false")
             con.execute("SET memory_limit = '1GB'")
             con.execute("SET preserve_insertion_order = true")
             self._finish(con)
@@ -562,8 +563,9 @@ class _Generator:
         shop_only = who >= people.n_crm
         channel[shop_only] = 0
         # bursts: one customer, many small orders within ten minutes (an anomaly)
-        n_bursts = max(1, round(0.00125 * n_orders * 1.4 / 9))
-        burst_who = rng.choice(idx[idx < people.n_crm], size=n_bursts)
+        crm = idx[idx < people.n_crm]
+        n_bursts = max(1, round(0.00125 * n_orders * 1.4 / 9)) if crm.size else 0
+        burst_who = rng.choice(crm, size=n_bursts) if crm.size else crm
         burst_size = rng.integers(6, 13, size=n_bursts)
         b_who = np.repeat(burst_who, burst_size)
         b_start = rng.uniform(30, _seconds(_LABEL_FROM) / DAY - 30, n_bursts) * DAY
@@ -728,22 +730,22 @@ class _Generator:
         con.register("keys_arrow", keys)
         con.execute("CREATE TABLE persons AS SELECT * FROM keys_arrow")
         con.unregister("keys_arrow")
-        products = pa.table(
-            {
-                "product": np.arange(self.product_price.size, dtype=np.int16),
-                "product_id": [_product_id(p) for p in range(self.product_price.size)],
-                "zh": self.product_zh,
-                "en": self.product_en,
-            }
-        )
-        con.register("products", products)
         lines = str(self.work / "lines.parquet")
+        # Sorting is out of core; row and order numbers come from row ids of sorted tables, not windows.
         con.execute(
-            f"""CREATE TABLE final AS
-            SELECT l.*, row_number() OVER (ORDER BY ts, oseq, line, dirty) AS rn,
-                   dense_rank() OVER (ORDER BY ts, oseq) AS ono
-            FROM read_parquet('{lines}') l ORDER BY rn"""
+            f"""CREATE TABLE order_numbers AS SELECT oseq FROM read_parquet('{lines}')
+            WHERE line = 1 AND dirty < 5 ORDER BY ts, oseq"""
         )
+        con.execute(
+            f"""CREATE TABLE final_sorted AS
+            SELECT l.*, o.ono, CASE WHEN l.member THEN k.member_key ELSE k.crm_key END AS ckey
+            FROM read_parquet('{lines}') l
+            JOIN (SELECT oseq, rowid + 1 AS ono FROM order_numbers) o USING (oseq)
+            JOIN persons k USING (person)
+            ORDER BY l.ts, l.oseq, l.line, l.dirty"""
+        )
+        con.execute("DROP TABLE order_numbers")
+        con.execute("CREATE VIEW final AS SELECT *, rowid + 1 AS rn FROM final_sorted")
         self._write_orders(con)
         self._write_events(con)
         self._write_truth(con)
@@ -757,11 +759,11 @@ class _Generator:
             WHEN f.fmt_ts = 0 THEN strftime({t}, '%Y-%m-%d %H:%M:%S')
             WHEN f.fmt_ts = 1 THEN strftime({t}, '%Y/%m/%d %H:%M')
             ELSE year({t}) || '年' || month({t}) || '月' || day({t}) || '日' END"""
-        product = "CASE WHEN f.dirty = 3 THEN 'P9' || (100 + f.rn % 900)::VARCHAR ELSE p.product_id END"
+        product = "CASE WHEN f.dirty = 3 THEN 'P9' || (100 + f.rn % 900)::VARCHAR ELSE 'P' || lpad((f.product + 1)::VARCHAR, 4, '0') END"
         fields = [
             "'SO' || lpad(f.ono::VARCHAR, 9, '0')",
             "f.line::VARCHAR",
-            "CASE WHEN f.member THEN k.member_key ELSE k.crm_key END",
+            "f.ckey",
             ts_text,
             product,
             "f.qty::VARCHAR",
@@ -772,10 +774,7 @@ class _Generator:
             "'CNY'",
         ]
         line = f"CASE WHEN f.dirty = 4 THEN concat_ws(',', {', '.join(fields[:7])}) ELSE concat_ws(',', {', '.join(fields)}) END"
-        query = con.execute(
-            f"""SELECT {line} AS line FROM final f JOIN persons k USING (person) JOIN products p USING (product)
-            ORDER BY f.rn"""
-        )
+        query = con.execute(f"SELECT {line} AS line FROM final f")  # insertion order: the sorted order
         with (self.data / "orders_export.csv").open("wb") as handle:
             handle.write((",".join(_ORDER_HEADER) + "\n").encode("gb18030"))
             for batch in _batches(query):
@@ -789,8 +788,9 @@ class _Generator:
                 SELECT coalesce(k.member_key, k.crm_key) AS customer_key,
                        strftime(TIMESTAMP '2024-07-01 00:00:00' + to_seconds(e.ts), '%Y-%m-%dT%H:%M:%S+08:00') AS ts,
                        (['view', 'cart', 'purchase', 'search'])[e.kind + 1] AS event_type,
-                       p.product_id, 'S' || lpad(e.session::VARCHAR, 10, '0') AS session_id
-                FROM read_parquet('{events}') e JOIN persons k USING (person) LEFT JOIN products p USING (product)
+                       CASE WHEN e.product >= 0 THEN 'P' || lpad((e.product + 1)::VARCHAR, 4, '0') END AS product_id,
+                       'S' || lpad(e.session::VARCHAR, 10, '0') AS session_id
+                FROM read_parquet('{events}') e JOIN persons k USING (person)
                 ORDER BY e.ts, e.session
             ) TO '{target}' (FORMAT json)"""
         )
@@ -903,11 +903,11 @@ class _Generator:
         spike_cat = vocab.CATEGORIES.index(SPIKE_CATEGORY)
         s_lo, s_hi = _seconds(_SPIKE_FROM), _seconds(_SPIKE_TO)
         rows = con.execute(
-            f"""SELECT f.person, CASE WHEN f.member THEN k.member_key ELSE k.crm_key END AS customer_key, f.ts,
+            f"""SELECT f.person, f.ckey AS customer_key, f.ts,
                        f.product, f.channel,
                        (f.category = {spike_cat} AND f.ts >= {s_lo - 3 * DAY} AND f.ts < {s_hi - 7 * DAY}
                         AND f.u_review >= {_REVIEW_P} AND f.u_review < 0.35) AS spike
-                FROM final f JOIN persons k USING (person)
+                FROM final f
                 WHERE f.dirty = 0 AND (f.u_review < {_REVIEW_P} OR (f.category = {spike_cat}
                       AND f.ts >= {s_lo - 3 * DAY} AND f.ts < {s_hi - 7 * DAY} AND f.u_review < 0.35))
                 ORDER BY f.rn"""
@@ -980,9 +980,9 @@ class _Generator:
         s_lo, s_hi = _seconds(_SPIKE_FROM), _seconds(_SPIKE_TO)
         in_spike = f"(f.category = {spike_cat} AND f.ts >= {s_lo - 3 * DAY} AND f.ts < {s_hi - 7 * DAY})"
         rows = con.execute(
-            f"""SELECT CASE WHEN f.member THEN k.member_key ELSE k.crm_key END AS customer_key, f.ts, f.product,
+            f"""SELECT f.ckey AS customer_key, f.ts, f.product,
                        'SO' || lpad(f.ono::VARCHAR, 9, '0') AS order_id, {in_spike} AND f.u_ticket >= {_TICKET_P} AS spike
-                FROM final f JOIN persons k USING (person)
+                FROM final f
                 WHERE f.dirty = 0 AND (f.u_ticket < {_TICKET_P} OR ({in_spike} AND f.u_ticket < 0.1))
                 ORDER BY f.rn"""
         ).fetchnumpy()
