@@ -140,7 +140,7 @@ def triage(
     profiles = profiles if profiles is not None else pd.DataFrame()
     profile_rows: list[dict[str, Any]] = []
     for cid in customer_ids:
-        if cid is not None and not (isinstance(cid, float) and np.isnan(cid)) and cid in profiles.index:
+        if not pd.isna(cid) and cid in profiles.index:
             profile_rows.append(profiles.loc[cid].to_dict())
         else:
             profile_rows.append({})
