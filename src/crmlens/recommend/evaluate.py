@@ -8,7 +8,6 @@ coverage and novelty.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -195,7 +194,3 @@ def evaluate_models(
 def best_model(table: pd.DataFrame, k: int = 10, metric: str = "ndcg") -> str:
     column = f"{metric}_at_{k}"
     return str(table.loc[table[column].idxmax(), "model"])
-
-
-def _safe_log(x: float) -> float:
-    return math.log(x) if x > 0 else float("-inf")

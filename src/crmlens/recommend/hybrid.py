@@ -3,10 +3,11 @@
 Each part's scores are divided by their typical spread (the median over training customers of
 the standard deviation of a customer's scores across the catalogue) and added with weights, so
 no part dominates by scale. Parts that score items from items (EASE, item-kNN, content) are
-then one matrix: a whole hybrid costs one sparse-dense product per block of customers. Products
-nobody has taken yet are scored by the content part alone, at the weight of all parts. A customer with no history gets only the popularity
-part (bestsellers, of their segment when given); a product with no sales yet is reached through
-the content part. :meth:`HybridRecommender.explain` gives each recommendation a reason.
+then one matrix: a whole hybrid costs one sparse-dense product per block of customers.
+
+Cold starts: a customer with no history gets the popularity part alone (bestsellers, of their
+segment when given); a product nobody has taken yet is scored by the content part alone, at
+the weight of all parts. :meth:`HybridRecommender.explain` gives each recommendation a reason.
 """
 
 from __future__ import annotations
