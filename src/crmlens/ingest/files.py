@@ -136,16 +136,22 @@ def transcode(path: Path, encoding: str, source_name: str) -> Path:
     handle, name = tempfile.mkstemp(prefix="crmlens-", suffix=".csv")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding=encoding, newline="") as src, os.fdopen(handle, "w", encoding="utf-8",
-                                                                                  newline="") as dst:
+        with (
+            opener(path, "rt", encoding=encoding, newline="") as src,
+            os.fdopen(handle, "w", encoding="utf-8", newline="") as dst,
+        ):
             shutil.copyfileobj(src, dst, 1 << 22)
     except UnicodeDecodeError as exc:
         Path(name).unlink(missing_ok=True)
-        raise SourceError(source_name, f"{path}: not valid {encoding} at byte {exc.start}: set 'encoding'") from None
+        raise SourceError(
+            source_name, f"{path}: not valid {encoding} at byte {exc.start}: set 'encoding'"
+        ) from None
     return Path(name)
 
 
-def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path, fingerprint: str | None = None) -> ReadSpec:
+def read_spec(
+    engine: DuckDBEngine, source: SourceConfig, path: Path, fingerprint: str | None = None
+) -> ReadSpec:
     """The SQL that reads one file as all-text columns; ``fingerprint`` is its hash if known."""
     if path.stat().st_size == 0:
         raise SourceError(source.name, f"{path}: the file is empty (0 bytes)")

@@ -23,7 +23,15 @@ from crmlens.engine.duckdb import DuckDBEngine
 from crmlens.exceptions import SourceError, ValidationError
 from crmlens.ingest import files, sql
 from crmlens.ingest.mapping import resolve
-from crmlens.ingest.quality import CleanOptions, column_rule, lit, q, register_functions
+from crmlens.ingest.quality import (
+    CleanOptions,
+    column_rule,
+    fold_expr,
+    lit,
+    null_token_expr,
+    q,
+    register_functions,
+)
 from crmlens.schema import DERIVED_DDL, LOAD_ORDER, TABLES, Table
 
 # Reference checks: a value must exist in another table (when that table has rows).
@@ -87,7 +95,9 @@ class Loader:
                 if self._already_loaded(source, fingerprint):
                     results.append(self._unchanged(source, str(path), fingerprint))
                 else:
-                    results.append(self._load(source, files.read_spec(self.engine, source, path, fingerprint)))
+                    results.append(
+                        self._load(source, files.read_spec(self.engine, source, path, fingerprint))
+                    )
             return results
         watermark = self._last_watermark(source) if source.incremental else None
         return [self._load(source, sql.read_spec(self.engine, source, self.base, watermark))]
@@ -162,23 +172,26 @@ class Loader:
             source.date_order,
             self.config.default_region,
         )
-        values, failures, columns, softs = [], [], [], []
+        present, nulled, values, failures, columns, softs = [], [], [], [], [], []
         for column in table.columns:
             header = mapping.columns.get(column.name)
             if header is None:
                 continue
-            rule = column_rule(column, f"r.{q(header)}", options, value_ref=f"v.{q(column.name)}")
+            p_ref, t_ref = q("__p_" + column.name), q("__t_" + column.name)
+            present.append(f"{fold_expr('r.' + q(header))} AS {p_ref}")
+            nulled.append(f"{null_token_expr('l0.' + p_ref)} AS {p_ref}")
+            if column.kind == "text":
+                present.append(f"r.{q(header)} AS {t_ref}")
+            rule = column_rule(column, f"l1.{p_ref}", f"l1.{t_ref}", options, value_ref=f"v.{q(column.name)}")
             columns.append(column.name)
             values.append(f"{rule.value} AS {q(column.name)}")
-            if rule.soft:
-                softs.append((column.name, header, rule.failure))
-            else:
-                failures.append((column.name, rule.failure))
+            failure = rule.failure.replace("l1.", "v.")
+            (softs if rule.soft else failures).append((column.name, failure))
         for (entity, column_name), (ref_table, ref_column) in REFERENCES.items():
             if entity == table.name and column_name in columns and self.engine.count(ref_table):
                 failures.append(
                     (
-                        column_name,
+                        f"{column_name}_ref",
                         (
                             f"CASE WHEN v.{q(column_name)} IS NOT NULL AND v.{q(column_name)} NOT IN "
                             f"(SELECT {q(ref_column)} FROM {q(ref_table)}) THEN "
@@ -186,28 +199,47 @@ class Loader:
                         ),
                     )
                 )
+        checks = [f"{f} AS {q('__f_' + name)}" for name, f in failures + softs]
+        helper_columns = [c.split(" AS ")[-1] for c in present] + [
+            q("__f_" + name) for name, _ in failures + softs
+        ]
         derived = ""
         if (
             table.name == "orders" and "line_no" not in columns
         ):  # lines numbered in file order within an order
-            derived = ", row_number() OVER (PARTITION BY v.order_id ORDER BY v.__rn)::INTEGER AS line_no"
-        attributes = self._attributes(mapping.unmapped, softs)
-        reason = "concat_ws('; ', " + ", ".join(f"({f})" for _, f in failures) + ")" if failures else "''"
+            derived = ", row_number() OVER (PARTITION BY f.order_id ORDER BY f.__rn)::INTEGER AS line_no"
+        reason = (
+            "concat_ws('; ', " + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures) + ")"
+            if failures
+            else "''"
+        )
         first_column = (
-            "coalesce("
-            + ", ".join(f"CASE WHEN ({f}) IS NOT NULL THEN {lit(name)} END" for name, f in failures)
-            + ", NULL)"
+            (
+                "coalesce("
+                + ", ".join(
+                    f"CASE WHEN f.{q('__f_' + n)} IS NOT NULL THEN {lit(n.removesuffix('_ref'))} END"
+                    for n, _ in failures
+                )
+                + ", NULL)"
+            )
             if failures
             else "NULL"
         )
-        # The inner query cleans each value once; the outer one tests it (v.*) against its raw text (r.*).
+        attributes, join = self._attributes(mapping.unmapped, [n for n, _ in softs])
+        # Layered so each step runs once per row: fold the text (l1), clean it (v), test it (f), keep the verdict.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __clean AS
-            SELECT v.*{derived}, {attributes} AS attributes, nullif({reason}, '') AS __reason,
-                   {first_column} AS __column
-            FROM (SELECT {row_number} AS __rn, r.rowid AS __rid, {", ".join(values)}
-                  FROM __raw r {self._row_join(rejects, first_rowid)}) v JOIN __raw r ON r.rowid = v.__rid"""
+            SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
+                   nullif({reason}, '') AS __reason, {first_column} AS __column
+            FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
+                  FROM (SELECT l1.*, {", ".join(values)}
+                        FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
+                              FROM (SELECT r.rowid AS __rid, {row_number} AS __rn, {", ".join(present)}
+                                    FROM __raw r {self._row_join(rejects, first_rowid)}) l0) l1) v) f
+            {join}"""
         )
+        if not checks:
+            con.execute("ALTER TABLE __clean DROP COLUMN __none")
         dedup_key = [k for k in table.key if k != "source"]
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
@@ -258,16 +290,17 @@ class Loader:
         )
 
     @staticmethod
-    def _attributes(unmapped: list[str], softs: list[tuple[str, str, str]]) -> str:
-        """JSON of unmapped columns and of malformed soft values (e-mail, phone), or NULL."""
+    def _attributes(unmapped: list[str], softs: list[str]) -> tuple[str, str]:
+        """JSON of unmapped columns and of malformed soft values (e-mail, phone), and the join it needs."""
         pairs = [f"{lit(h)}, r.{q(h)}" for h in unmapped]
         pairs += [
-            f"{lit('_invalid_' + name)}, CASE WHEN ({failure}) IS NOT NULL THEN r.{q(header)} END"
-            for name, header, failure in softs
+            f"{lit('_invalid_' + name)}, CASE WHEN f.{q('__f_' + name)} IS NOT NULL THEN f.{q('__p_' + name)} END"
+            for name in softs
         ]
         if not pairs:
-            return "NULL::JSON"
-        return f"json_object({', '.join(pairs)})"
+            return "NULL::JSON", ""
+        join = "JOIN __raw r ON r.rowid = f.__rid" if unmapped else ""
+        return f"json_object({', '.join(pairs)})", join
 
     def _mark_duplicates(self, key: list[str], columns: list[str]) -> None:
         """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why."""
