@@ -337,3 +337,28 @@ def test_clean_sources_have_nothing_in_quarantine(loaded) -> None:  # noqa: ANN0
         "SELECT source, count(*) AS n FROM quarantine WHERE source NOT IN ('orders', 'shop_members') GROUP BY 1"
     ).to_pandas()
     assert others.empty, others.to_dict("records")
+
+
+@pytest.mark.db
+def test_writes_the_crm_table_to_postgres_when_asked(tmp_path: Path) -> None:
+    import psycopg
+    from tests.dbservers import postgres_url
+
+    base = postgres_url()
+    with psycopg.connect(base, autocommit=True) as admin:  # a database of its own: other tests use `test`
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = 'crmlens_demo'").fetchone():
+            admin.execute("CREATE DATABASE crmlens_demo")
+    url = base.rsplit("/", 1)[0] + "/crmlens_demo"
+    paths = generate_demo(tmp_path, customers=120, seed=2, postgres_url=url)
+    with psycopg.connect(url) as pg:
+        rows = pg.execute(
+            "SELECT customer_key, email, consent_marketing FROM customers ORDER BY 1"
+        ).fetchall()
+    con = sqlite3.connect(paths.data_dir / "crm.sqlite")
+    expected = con.execute(
+        "SELECT customer_key, email, consent_marketing = 1 FROM customers ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert rows == [(k, e, bool(c)) for k, e, c in expected] and len(rows) == 120
+    assert "#   kind: postgres" in paths.project_file.read_text(encoding="utf-8")
+    load_config(paths.project_file)
