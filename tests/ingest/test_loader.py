@@ -224,3 +224,12 @@ def test_failure_leaves_warehouse_unchanged(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         load(tmp_path, [ORDERS], engine=engine)
     assert {t: engine.count(t) for t in before} == before
+
+
+def test_rejects_of_one_file_do_not_leak_into_the_next(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,1\nA2,c2\n")
+    write(tmp_path / "b.csv", "order_id,customer_key,ts,amount\nB1,c1,2024-01-02,1\n")
+    sources = [{**ORDERS, "name": "a", "path": "a.csv"}, {**ORDERS, "name": "b", "path": "b.csv"}]
+    engine, (a, b) = load(tmp_path, sources)
+    assert (a.rows_quarantined, b.rows_quarantined) == (1, 0)
+    assert engine.con.execute("SELECT source, row_number FROM quarantine").fetchall() == [("a", 2)]

@@ -170,6 +170,8 @@ def read_spec(
             "all_varchar=true",
             "header=true",
             "store_rejects=true",
+            "rejects_table='__reject_errors'",
+            "rejects_scan='__reject_scans'",
             "strict_mode=true",
             "null_padding=false",
         ]

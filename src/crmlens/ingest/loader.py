@@ -145,6 +145,8 @@ class Loader:
     def _stage(self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult) -> None:
         con = self.engine.con
         con.execute(f"SET TimeZone = {lit(source.timezone or self.config.timezone)}")
+        for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
+            con.execute(f"DROP TABLE IF EXISTS {stale}")
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
         except duckdb.Error as exc:
@@ -261,7 +263,7 @@ class Loader:
         self.engine.con.execute(
             """CREATE OR REPLACE TEMP TABLE __rejects AS
             SELECT line, column_name, error_type::VARCHAR AS error_type, error_message, csv_line
-            FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_scans)"""
+            FROM __reject_errors"""
         )
         return self.engine.count("__rejects") > 0
 
