@@ -134,35 +134,60 @@ class ReasonWriter:
         side = "above" if value > median else "below" if value < median else "at"
         return f"{name} is {_fmt(value)}, {side} the usual {_fmt(median)}"
 
+    def texts(self, j: int, M: np.ndarray) -> list[str]:
+        """Sentences for feature ``j`` of many rows at once (a lookup for categories)."""
+        name = self.features[j]
+        values = M[:, j].astype(np.float64)
+        if j in self._category_text:
+            table = self._category_text[j]
+            codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+            return [table.get(c, f"{name} is other") for c in codes.tolist()]
+        if name in self.templates:
+            return [self.sentence(j, row) for row in M]
+        median = self.profile[name].get("median", float("nan"))
+        med = _fmt(median)
+        out = []
+        for v in values.tolist():
+            if v != v:
+                out.append(f"{name} is missing")
+            else:
+                side = "above" if v > median else "below" if v < median else "at"
+                out.append(f"{name} is {_fmt(v)}, {side} the usual {med}")
+        return out
+
+    def top_reasons(
+        self, M: np.ndarray, phi: np.ndarray, top: int = 3
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Feature index, contribution and sentence of each row's ``top`` largest positive contributions.
+
+        Ranks without a positive contribution get index -1 and an empty sentence.
+        """
+        n, p = phi.shape
+        k = min(top, p)
+        idx = np.argpartition(-phi, kth=k - 1, axis=1)[:, :k] if p > k else np.tile(np.arange(p), (n, 1))
+        rows = np.arange(n)[:, None]
+        idx = idx[rows, np.argsort(-phi[rows, idx], axis=1)]
+        contrib = phi[rows, idx]
+        texts = np.full((n, k), "", dtype=object)
+        for r in range(k):
+            for j in np.unique(idx[:, r]):
+                sel = np.flatnonzero((idx[:, r] == j) & (contrib[:, r] > 0))
+                if sel.size:
+                    texts[sel, r] = self.texts(int(j), M[sel])
+        idx = np.where(contrib > 0, idx, -1)
+        return idx, contrib, texts
+
     def explain(self, M: np.ndarray, phi: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
         """For each row, up to ``top`` reasons (feature, value, contribution, text), strongest first."""
-        k = min(top, phi.shape[1])
-        idx = (
-            np.argpartition(-phi, kth=k - 1, axis=1)[:, :k]
-            if phi.shape[1] > k
-            else np.tile(np.arange(phi.shape[1]), (phi.shape[0], 1))
-        )
-        rows = np.arange(phi.shape[0])[:, None]
-        order = np.argsort(-phi[rows, idx], axis=1)
-        idx = idx[rows, order]
-        contrib = phi[rows, idx]
-        out: list[list[dict[str, Any]]] = []
-        for i in range(phi.shape[0]):
-            reasons = []
-            for r in range(k):
-                c = contrib[i, r]
-                if c <= 0:
-                    break
-                j = int(idx[i, r])
-                reasons.append(
-                    {
-                        "feature": self.features[j],
-                        "contribution": round(float(c), 4),
-                        "text": self.sentence(j, M[i]),
-                    }
-                )
-            out.append(reasons)
-        return out
+        idx, contrib, texts = self.top_reasons(M, phi, top)
+        return [
+            [
+                {"feature": self.features[j], "contribution": round(float(c), 4), "text": t}
+                for j, c, t in zip(ji, ci, ti, strict=True)
+                if j >= 0
+            ]
+            for ji, ci, ti in zip(idx.tolist(), contrib.tolist(), texts.tolist(), strict=True)
+        ]
 
 
 def _action_of(feature: str, actions: Mapping[str, str]) -> str | None:
@@ -209,21 +234,43 @@ def explain_frame(
     how = ("shap" if len(X) <= PATH_ABOVE else "path") if method == "auto" else method
     writer = ReasonWriter(model, outcome=outcome, templates=templates)
     M_all = model._encode(X)
+    feature_json = [json.dumps(f, ensure_ascii=False) for f in writer.features]
+    action_of = [(_action_of(f, actions) if actions is not None else None) for f in writer.features]
     scores = np.empty(len(X))
-    reason_lists: list[list[dict[str, Any]]] = []
+    texts_all, json_all, actions_all = [], [], []
     for start in range(0, len(X), batch_size):
         M = M_all[start : start + batch_size]
         phi, total = model._contributions_matrix(M, method=how)
         calibrator = getattr(model, "calibrator_", None)
         scores[start : start + len(M)] = calibrator(total) if calibrator is not None else total
-        reason_lists.extend(writer.explain(M, phi, top=top))
+        idx, contrib, texts = writer.top_reasons(M, phi, top=top)
+        texts_all.append(texts)
+        items = []
+        for r in range(idx.shape[1]):
+            items.append(
+                [
+                    ""
+                    if j < 0
+                    else f'{{"feature": {feature_json[j]}, "contribution": {c:.4f}, "text": '
+                    f"{json.dumps(t, ensure_ascii=False)}}}"
+                    for j, c, t in zip(
+                        idx[:, r].tolist(), contrib[:, r].tolist(), texts[:, r].tolist(), strict=True
+                    )
+                ]
+            )
+        json_all.extend("[" + ", ".join(x for x in row if x) + "]" for row in zip(*items, strict=True))
+        if actions is not None:
+            for row in idx.tolist():
+                actions_all.append(
+                    next((action_of[j] for j in row if j >= 0 and action_of[j]), FALLBACK_ACTION)
+                )
+    texts = np.vstack(texts_all) if texts_all else np.empty((0, top), dtype=object)
     out = pd.DataFrame({"score": scores}, index=X.index)
     for r in range(top):
-        out[f"reason_{r + 1}"] = [rs[r]["text"] if len(rs) > r else "" for rs in reason_lists]
-    out["reasons"] = [json.dumps(rs, ensure_ascii=False) for rs in reason_lists]
+        out[f"reason_{r + 1}"] = texts[:, r] if r < texts.shape[1] else ""
+    out["reasons"] = json_all
     if actions is not None:
-        cache: dict[str, str | None] = {}
-        out["action"] = [suggest_action(rs, actions, cache) for rs in reason_lists]
+        out["action"] = actions_all
     return out
 
 
