@@ -91,6 +91,9 @@ def test_fit_then_recommend_for_customers(interactions_file: Path, tmp_path: Pat
     rows = pd.DataFrame(recs["recommendations"])
     assert rows.groupby("customer_id").size().tolist() == [3, 3]
     assert rows["reason"].str.len().gt(0).all()
+    assert (
+        rows["reason"].str.contains("garden tool spade|kitchen mug ceramic").any()
+    )  # product names, not codes
     out = tmp_path / "all.csv"
     _json(runner.invoke(app, ["recommend", "for", "--model", str(model), "--out", str(out), "--json"]))
     assert pd.read_csv(out)["customer_id"].nunique() == 120

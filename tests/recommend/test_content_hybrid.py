@@ -70,8 +70,13 @@ def test_reasons_count_customers_who_bought_both(planted: pd.DataFrame, planted_
     buyers = planted.groupby("customer_id")["product_id"].apply(set)
     by_hand = sum(1 for s in buyers if partner_id in s and first["product_id"] in s)
     assert counted == by_hand
-    best_partner = max((sum(1 for s in buyers if j in s and first["product_id"] in s), j) for j in mine)[0]
-    assert counted == best_partner
+
+    def confidence(j: str) -> float:
+        both = sum(1 for s in buyers if j in s and first["product_id"] in s)
+        return both / sum(1 for s in buyers if j in s) if both >= 2 else 0.0
+
+    assert partner_id == max(sorted(mine), key=confidence)  # the best predictor, not the bestseller
+    assert partner_id != "best"
     assert (reasons[recs["customer_id"] == "cold"] == "popular with customers").all()
 
 

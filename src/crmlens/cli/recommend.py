@@ -174,7 +174,13 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("recommending", total=1)
             recs = fitted.recommend(ids, n=n, exclude_purchased=not include_purchased)
             if isinstance(fitted, HybridRecommender):
-                recs["reason"] = fitted.explain(recs).to_numpy()
+                names = getattr(fitted, "item_names_", None)
+                lookup = (
+                    dict(zip(fitted.item_ids_.tolist(), names.tolist(), strict=True))
+                    if names is not None
+                    else None
+                )
+                recs["reason"] = fitted.explain(recs, item_names=lookup).to_numpy()
             bar.advance(task)
         seconds = time.perf_counter() - start
         if out:

@@ -356,7 +356,7 @@ def _get(arrays: Mapping[str, np.ndarray], key: str) -> Any:
 
 def state_arrays(model: BaseRecommender, prefix: str = "") -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
-    index = () if prefix else _INDEX
+    index = () if prefix else _INDEX  # item_names_: optional display names, in item order
     for name in (*index, *model._state):
         if hasattr(model, name):
             _put(arrays, prefix + name, getattr(model, name))
@@ -365,7 +365,7 @@ def state_arrays(model: BaseRecommender, prefix: str = "") -> dict[str, np.ndarr
     return arrays
 
 
-_INDEX = ("user_ids_", "item_ids_", "user_items_", "item_popularity_")
+_INDEX = ("user_ids_", "item_ids_", "user_items_", "item_popularity_", "item_names_")
 
 
 def restore_state(
@@ -377,7 +377,8 @@ def restore_state(
 ) -> None:
     if parent is not None:  # parts of a hybrid share its customers, items and matrix
         for name in _INDEX:
-            setattr(model, name, getattr(parent, name))
+            if hasattr(parent, name):
+                setattr(model, name, getattr(parent, name))
     for name in (*_INDEX, *model._state):
         key = prefix + name
         if key in arrays or f"{key}.data" in arrays:

@@ -184,7 +184,10 @@ def fit_file(frame: pd.DataFrame, spec: FileSpec, model: str = "hybrid", seed: i
     text = item_texts(frame, spec)
     if model == "content" and text is None:
         raise ConfigError("the content model needs --item-text-col (product name or description)")
-    return estimator.fit(data, **fit_kwargs(model, text))
+    estimator.fit(data, **fit_kwargs(model, text))
+    if text is not None:  # kept in the model file, so reasons can name products
+        estimator.item_names_ = pd.Series(estimator.item_ids_).map(text).fillna("").astype(str).to_numpy()
+    return estimator
 
 
 def parse_customers(values: Sequence[str], model: BaseRecommender) -> np.ndarray:

@@ -169,15 +169,16 @@ class HybridRecommender(BaseRecommender):
     ) -> pd.Series:
         """A reason per recommendation row (``customer_id``, ``product_id``), in the order given.
 
-        In order of preference: "bought together with X by N customers" (X among what the
-        customer bought, N the customers who bought both, from ``purchases``, default the
-        training data), "similar to X, which you viewed/bought" (content), "customers like you
+        In order of preference: "bought together with X by N customers" (X the item the customer
+        bought that most often comes with this one, by confidence; N the customers who bought
+        both, from ``purchases``, default the training data), "similar to X, which you viewed/bought" (content), "customers like you
         bought it" (collaborative), "popular with customers" (cold start).
         """
         self._check_fitted()
         names = dict(item_names or {})
         bought = self.user_items_ if purchases is None else _align(purchases, self.user_ids_, self.item_ids_)
         together = self._cooccurrence(bought)
+        buyers = np.maximum(np.asarray((bought > 0).sum(axis=0), dtype=np.float64).ravel(), 1.0)
         content = self.components_.get("content")
         sim_t = sp.csr_matrix(content.similarity_.T) if content is not None else None  # type: ignore[attr-defined]
         rows = self.user_rows(recommendations["customer_id"].to_numpy())
@@ -190,8 +191,11 @@ class HybridRecommender(BaseRecommender):
             mine = _present(bought[safe_u], known)
             seen = _present(self.user_items_[safe_u], known)
             pair = together[safe_i]
-            pair = np.where(mine, pair.toarray() if sp.issparse(pair) else pair, -1.0)
-            partner, count = pair.argmax(axis=1), pair.max(axis=1)
+            pair = np.where(mine, pair.toarray() if sp.issparse(pair) else pair, 0.0)
+            pair[pair < min_together] = 0.0
+            # the partner that best predicts the item (confidence), not the bestseller everyone has
+            partner = (pair / buyers).argmax(axis=1)
+            count = pair[np.arange(len(u)), partner]
             if sim_t is not None:
                 near = np.where(seen, sim_t[safe_i].toarray(), -1.0)
                 similar, closeness = near.argmax(axis=1), near.max(axis=1)
