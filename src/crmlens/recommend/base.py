@@ -9,7 +9,7 @@ per-category diversity cap), similar items, and saving to ``.npz`` without pickl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -447,8 +447,3 @@ def load_model(path: str | Path) -> BaseRecommender:
     restore_state(model, arrays, meta)
     model.meta_ = meta  # type: ignore[attr-defined]
     return model
-
-
-def ids_like(values: Sequence[Any], reference: np.ndarray) -> np.ndarray:
-    """Cast ids given on a command line to the type the model was fitted with."""
-    return np.asarray(values).astype(reference.dtype)
