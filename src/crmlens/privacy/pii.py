@@ -154,8 +154,8 @@ def _raw_matches(text: str, regions: Sequence[str]) -> list[PiiMatch]:
                 found.append(PiiMatch("ip", m.start(), m.end(), m.group()))
     # libphonenumber's matcher is the slow part: run it only on the digit runs that could hold a number.
     for candidate in _PHONE_CANDIDATE.finditer(text):
-        digits = {i for i, c in enumerate(candidate.group()) if c.isdigit()}
-        if len(digits) < 7:  # no phone number has fewer digits (prices, short dates)
+        pending = {i for i, c in enumerate(candidate.group()) if c.isdigit()}
+        if len(pending) < 7:  # no phone number has fewer digits (prices, short dates)
             continue
         # a few characters past the run keep libphonenumber's own context checks (timestamps "...22:28")
         base = candidate.start()
@@ -163,8 +163,8 @@ def _raw_matches(text: str, regions: Sequence[str]) -> list[PiiMatch]:
         for region in regions:
             for pm in phonenumbers.PhoneNumberMatcher(span, region, leniency=phonenumbers.Leniency.VALID):
                 found.append(PiiMatch("phone", base + pm.start, base + pm.end, pm.raw_string))
-                digits -= set(range(pm.start, pm.end))
-            if not digits:  # every digit of the run is in a number already: other regions add nothing
+                pending -= set(range(pm.start, pm.end))
+            if not pending:  # every digit of the run is in a number already: other regions add nothing
                 break
     found += [PiiMatch("passport", m.start(), m.end(), m.group()) for m in _PASSPORT_CN.finditer(text)]
     found += [PiiMatch("passport", m.start(1), m.end(1), m.group(1)) for m in _PASSPORT_CUE.finditer(text)]
