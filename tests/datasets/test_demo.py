@@ -326,11 +326,6 @@ def test_loads_through_the_loader_and_quarantines_the_planted_rows(demo: Path, l
     assert counts["orders"].rows_in == len(_orders(demo)) - 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: Loader._rejects reads the reject store of the last CSV scan that HAD rejects, so a clean "
-    "CSV loaded after orders_export.csv gets its malformed lines quarantined again (reviews, campaigns)",
-)
 def test_clean_sources_have_nothing_in_quarantine(loaded) -> None:  # noqa: ANN001
     engine, _ = loaded
     others = engine.query(
