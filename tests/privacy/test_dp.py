@@ -15,6 +15,7 @@ from crmlens.privacy import (
     dp_mean,
     dp_sum,
     k_anonymity,
+    safe_export,
     suppress_small_groups,
 )
 
@@ -93,3 +94,25 @@ def test_bad_parameters() -> None:
         dp_count([1, 2], 0)
     with pytest.raises(ConfigError, match="bounds"):
         dp_by_segment(pd.DataFrame({"s": ["a"], "v": [1.0]}), "s", 1.0, stats=("mean",))
+
+
+def test_safe_export_drops_identifiers_and_enforces_k(tmp_path) -> None:
+    from crmlens.privacy import decrypt_file
+
+    frame = pd.DataFrame(
+        {
+            "email": [f"u{i}@x.com" for i in range(12)],
+            "customer_key": ["pz_" + f"{i:032x}" for i in range(12)],
+            "city": ["bj"] * 6 + ["sh"] * 5 + ["gz"],
+            "gender": ["f"] * 12,
+            "spend": np.arange(12.0),
+        }
+    )
+    done = safe_export(frame, tmp_path / "out.csv.enc", k=5, passphrase="export-passphrase-for-tests")
+    assert done["dropped_columns"] == ["email"] and done["quasi_identifiers"] == ["city", "gender"]
+    assert done["rows_suppressed"] == 1 and done["k_achieved"] == 5 and done["rows"] == 11
+    assert b"u1@x.com" not in (tmp_path / "out.csv.enc").read_bytes()
+    back = pd.read_csv(
+        decrypt_file(tmp_path / "out.csv.enc", tmp_path / "out.csv", "export-passphrase-for-tests")
+    )
+    assert list(back.columns) == ["customer_key", "city", "gender", "spend"] and "gz" not in set(back["city"])

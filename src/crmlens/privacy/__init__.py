@@ -20,6 +20,7 @@ from crmlens.privacy.dp import (
     dp_mean,
     dp_sum,
     k_anonymity,
+    safe_export,
     suppress_small_groups,
 )
 from crmlens.privacy.erasure import erase_customer, export_customer, find_subject
@@ -80,6 +81,7 @@ __all__ = [
     "protect_staged",
     "pseudonymise_columns",
     "reveal",
+    "safe_export",
     "scan_table",
     "scan_values",
     "scan_warehouse",

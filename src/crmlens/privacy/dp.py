@@ -30,6 +30,7 @@ __all__ = [
     "dp_mean",
     "dp_sum",
     "k_anonymity",
+    "safe_export",
     "suppress_small_groups",
 ]
 
@@ -212,3 +213,48 @@ def suppress_small_groups(
         sizes = frame.groupby(list(quasi_identifiers), dropna=False)[quasi_identifiers[0]].transform("size")
         keep = sizes >= k
     return frame[keep].copy(), int((~keep).sum())
+
+
+def safe_export(
+    frame: pd.DataFrame,
+    path: str | Any,
+    *,
+    k: int = 5,
+    quasi_identifiers: Sequence[str] | None = None,
+    passphrase: str | None = None,
+) -> dict[str, Any]:
+    """Write ``frame`` as CSV for use outside the company: no direct identifiers, k-anonymous, optionally encrypted.
+
+    Columns whose name marks a direct identifier are dropped unless they hold only tokens;
+    rows in groups smaller than ``k`` over the quasi-identifiers (by default the columns whose
+    name marks one: birth date, postcode, gender, city) are suppressed. Returns what was done.
+    """
+    from pathlib import Path
+
+    from crmlens.privacy.crypto import encrypt_bytes
+    from crmlens.privacy.pii import column_hint, is_token
+
+    dropped = []
+    for column in frame.columns:
+        hint = column_hint(str(column))
+        if hint and hint[1] == "direct" and not frame[column].dropna().map(is_token).all():
+            dropped.append(str(column))
+    out = frame.drop(columns=dropped)
+    if quasi_identifiers is None:
+        quasi_identifiers = [c for c in out.columns if (h := column_hint(str(c))) and h[1] == "quasi"]
+    suppressed = 0
+    if quasi_identifiers and k > 1:
+        out, suppressed = suppress_small_groups(out, list(quasi_identifiers), k)
+    body = out.to_csv(index=False).encode("utf-8")
+    target = Path(path)
+    target.write_bytes(encrypt_bytes(body, passphrase) if passphrase else body)
+    return {
+        "file": str(target),
+        "rows": len(out),
+        "dropped_columns": dropped,
+        "quasi_identifiers": list(quasi_identifiers),
+        "k": k,
+        "rows_suppressed": suppressed,
+        "k_achieved": k_anonymity(out, list(quasi_identifiers)) if quasi_identifiers and len(out) else None,
+        "encrypted": bool(passphrase),
+    }
