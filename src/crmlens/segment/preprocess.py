@@ -100,8 +100,9 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
     --------
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"spend": [1.0, 10.0, 100.0, 1000.0], "channel": ["web", "web", "shop", None]})
-    >>> CustomerPreprocessor().fit_transform(frame).shape
-    (4, 4)
+    >>> pre = CustomerPreprocessor().fit(frame)
+    >>> list(pre.get_feature_names_out())
+    ['spend', 'channel=web', 'channel=shop', 'channel=missing', 'channel=other']
     """
 
     def __init__(
