@@ -56,9 +56,19 @@ def encode(texts: Iterable[str], batch_size: int = 64) -> np.ndarray:
     found = {t: _CACHE[t] for t in texts if t in _CACHE}
     missing = [t for t in dict.fromkeys(texts) if t not in found]
     if missing:
-        vectors = _model().encode(
-            missing, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        model = _model()
+        import torch
+
+        threads = torch.get_num_threads()
+        # one message at a time: extra threads only add hand-off cost (and stall on a busy machine)
+        if len(missing) <= 8:
+            torch.set_num_threads(1)
+        try:
+            vectors = model.encode(
+                missing, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+        finally:
+            torch.set_num_threads(threads)
         if len(_CACHE) + len(missing) > _CACHE_LIMIT:
             _CACHE.clear()
         for text, vector in zip(missing, vectors, strict=True):

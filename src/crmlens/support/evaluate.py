@@ -7,6 +7,7 @@ itself) is reported beside it for reference, never used for decisions.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from crmlens.support.intents import IntentClassifier
 from crmlens.support.routing import automation_at_precision, threshold_for_precision
 
 __all__ = ["evaluate_faq", "evaluate_intents", "single_message_latency_ms"]
+
+_RUNS = itertools.count()
 
 
 def evaluate_intents(
@@ -71,7 +74,8 @@ def evaluate_intents(
 
 def single_message_latency_ms(model: IntentClassifier, texts: Sequence[str], repeats: int = 50) -> float:
     """Median wall time of predicting one new message at a time (texts not seen before)."""
-    sample = [f"{t} ({i})" for i, t in enumerate(list(texts)[:repeats])]  # unseen: no embedding cache hit
+    run = next(_RUNS)  # fresh texts on every call: no embedding cache hit from an earlier measurement
+    sample = [f"{t} ({run}.{i})" for i, t in enumerate(list(texts)[:repeats])]
     model.predict_with_confidence([sample[0]])  # warm-up
     times = []
     for text in sample[1:]:
