@@ -41,12 +41,8 @@ def test_encrypted_warehouse_needs_key_and_holds_no_clear_text(tmp_path) -> None
 
 
 def test_engine_opens_encrypted_warehouse_directly(tmp_path) -> None:
-    """DuckDBEngine(path, encryption_key=...) itself; see the report: it fails before the lead's fix."""
-    try:
-        engine = DuckDBEngine(tmp_path / "direct.duckdb", encryption_key="warehouse-key-for-tests")
-    except AttributeError as exc:  # DuckDBEngine sets _loaded after it loads httpfs
-        pytest.xfail(f"engine bug reported to the lead: {exc}")
-    with engine:
+    """DuckDBEngine(path, encryption_key=...) itself."""
+    with DuckDBEngine(tmp_path / "direct.duckdb", encryption_key="warehouse-key-for-tests") as engine:
         _fill(engine)
         assert engine.count("customers") == 2000
 

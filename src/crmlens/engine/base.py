@@ -60,6 +60,10 @@ class Engine(ABC):
         """Column names of ``table``."""
 
     @abstractmethod
+    def query_columns(self, sql: str) -> list[str]:
+        """Column names a query would return, without running it."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def table(self, name: str) -> Relation:

@@ -76,6 +76,7 @@ class DuckDBEngine(Engine):
         if threads:
             config["threads"] = threads
         self._lock = threading.RLock()
+        self._loaded: set[str] = set()
         if encryption_key:
             self.con = duckdb.connect(":memory:", config=config)
             self.load_extension("httpfs")  # DuckDB writes encrypted files only with OpenSSL from httpfs
@@ -91,7 +92,6 @@ class DuckDBEngine(Engine):
                 self.con = duckdb.connect(self.path, read_only=read_only, config=config)
             except duckdb.Error as exc:
                 raise ConfigError(f"warehouse {self.path}: cannot open: {exc}") from exc
-        self._loaded: set[str] = set()
 
     def load_extension(self, name: str) -> None:
         """Load a bundled extension, or say which package provides it."""
@@ -137,6 +137,10 @@ class DuckDBEngine(Engine):
     def columns(self, table: str) -> list[str]:
         with self._lock:
             return [r[0] for r in self.con.execute(f'DESCRIBE "{table}"').fetchall()]
+
+    def query_columns(self, sql: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.con.execute(f"DESCRIBE {sql}").fetchall()]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

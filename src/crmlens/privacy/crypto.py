@@ -46,20 +46,13 @@ def load_warehouse_key(required: bool = False) -> str | None:
     return None
 
 
-class _Engine(DuckDBEngine):
-    # DuckDBEngine.__init__ loads httpfs before it creates its extension cache; give it one first.
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self._loaded: set[str] = set()
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-
 def open_warehouse(
     path: str | os.PathLike[str], key: str | None = None, read_only: bool = False
 ) -> DuckDBEngine:
     """Open the warehouse, encrypted when ``key`` (or ``CRMLENS_WAREHOUSE_KEY``) is given."""
     key = key or load_warehouse_key()
     if key:
-        return _Engine(path, encryption_key=key, read_only=read_only)
+        return DuckDBEngine(path, encryption_key=key, read_only=read_only)
     return DuckDBEngine(path, read_only=read_only)
 
 
@@ -70,7 +63,7 @@ def encrypt_warehouse(src: str | os.PathLike[str], dst: str | os.PathLike[str], 
     """
     if Path(dst).exists():
         raise ConfigError(f"{dst}: already exists; choose a new file for the encrypted warehouse")
-    engine = _Engine(dst, encryption_key=key)
+    engine = DuckDBEngine(dst, encryption_key=key)
     clear = str(src).replace("'", "''")
     engine.execute(f"ATTACH '{clear}' AS clear_src (READ_ONLY)")
     try:

@@ -1,0 +1,14 @@
+-- family: campaign
+-- grain: customer_id
+-- zero_when_absent: campaign_contacts, campaign_responses
+-- reads: campaign_contacts
+-- Campaign history: how often the customer was contacted and responded.
+SELECT
+    customer_id,
+    sum(CASE WHEN treatment = 1 THEN 1 ELSE 0 END) AS campaign_contacts,
+    sum(CASE WHEN treatment = 1 AND responded = 1 THEN 1 ELSE 0 END) AS campaign_responses,
+    sum(CASE WHEN treatment = 1 AND responded = 1 THEN 1 ELSE 0 END)
+        / nullif(sum(CASE WHEN treatment = 1 THEN 1 ELSE 0 END), 0) AS campaign_response_rate
+FROM campaign_contacts
+WHERE ts < {as_of} AND customer_id IS NOT NULL
+GROUP BY customer_id
