@@ -8,6 +8,7 @@ from the strongest link down, so a never-link pair is never joined, not even thr
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -106,6 +107,9 @@ class RecordLinker(BaseEstimator):
         Largest number of pairs one blocking rule may create (default ``max(200_000, 40 * rows)``).
     region : str
         Default phone region for numbers written without a country code.
+    model : dict or None
+        A trained Splink model (``model_`` of an earlier fit) to score with instead of training; used
+        when its comparisons are those of ``roles``, so an incremental load scores like the last one.
     seed : int
         Seed of Splink's random sampling for u.
     """
@@ -122,6 +126,7 @@ class RecordLinker(BaseEstimator):
         pair_budget: int | None = None,
         region: str = "CN",
         keep_pairs_above: float = 0.01,
+        model: dict[str, Any] | None = None,
         seed: int = 0,
     ) -> None:
         self.roles = roles
@@ -133,6 +138,7 @@ class RecordLinker(BaseEstimator):
         self.pair_budget = pair_budget
         self.region = region
         self.keep_pairs_above = keep_pairs_above
+        self.model = model
         self.seed = seed
 
     # ------------------------------------------------------------------ preparation
@@ -168,6 +174,14 @@ class RecordLinker(BaseEstimator):
             else:
                 out[name] = [normalise_text(v) for v in values.astype(object)]
             spec.append((name, role, column))
+        spec = [item for item in spec if out[item[0]].notna().any()]  # an empty column carries no evidence
+        out = out[
+            [
+                "unique_id",
+                *(["source_dataset"] if self.source_col is not None else []),
+                *(c for c, _, _ in spec),
+            ]
+        ]
         if not spec:
             raise ValidationError("identity: no column to match on; name a role for at least one column")
         return out, spec
@@ -326,6 +340,8 @@ class RecordLinker(BaseEstimator):
             blocking_rules_to_generate_predictions=rules,
             retain_intermediate_calculation_columns=True,
             retain_matching_columns=False,
+            em_convergence=0.001,
+            max_iterations=15,
         )
         db_api = DuckDBAPI(con)
         if self.link_type == "dedupe_only":
@@ -338,7 +354,31 @@ class RecordLinker(BaseEstimator):
                     f"CREATE TABLE __prep_{i} AS SELECT * FROM __prep WHERE source_dataset = ?", [source]
                 )
                 tables.append(db_api.register(f"__prep_{i}", table_name=f"__input_{i}"))
+        compared = {c for c, role, _ in spec if role != "surname_part"}
+        model_cols = {c.get("output_column_name") for c in (self.model or {}).get("comparisons", [])}
+        self.reused_model_ = bool(self.model) and model_cols == compared
+        if self.reused_model_:
+            settings = {**copy.deepcopy(self.model), "link_type": self.link_type}
         linker = Linker(tables if len(tables) > 1 else tables[0], settings, log_level=logging.ERROR)
+        if not self.reused_model_:
+            self._train(linker, spec, prep, brl)
+        predictions = linker.inference.predict(threshold_match_probability=self.keep_pairs_above)
+        frame = predictions.as_pandas_dataframe()
+        self.model_ = linker.misc.save_model_to_json()
+        try:
+            for comparison in linker._settings_obj.comparisons:
+                self.comparison_labels_[comparison.output_column_name] = {
+                    level.comparison_vector_value: level.label_for_charts
+                    for level in comparison.comparison_levels
+                }
+        except AttributeError:
+            pass
+        if frame.empty:
+            return pd.DataFrame({"uid_l": [], "uid_r": [], "match_probability": []})
+        return frame.rename(columns={"unique_id_l": "uid_l", "unique_id_r": "uid_r"})
+
+    def _train(self, linker: Any, spec: list[tuple[str, str, str]], prep: pd.DataFrame, brl: Any) -> None:
+        """Prior from near-certain pairs, u from random pairs, m by EM on a name block and a date block."""
         names = [c for c, role, _ in spec if role in _NAME_ROLES]
         dob = [c for c, role, _ in spec if role == "birth_date"]
         others = [c for c, role, _ in spec if role in ("postcode", "id", "phone", "email", "address")]
@@ -355,7 +395,10 @@ class RecordLinker(BaseEstimator):
             except Exception:  # noqa: BLE001 - too few exact pairs in a tiny table: keep the prior
                 pass
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(2e6, max(2e5, 20.0 * len(prep))), seed=self.seed
+            max_pairs=min(1e6, max(5e4, 50.0 * len(prep))),
+            seed=self.seed,
+            min_count_per_level=None,
+            num_chunks=1,
         )
         sessions = []
         surname_parts = [c for c, role, _ in spec if role == "surname_part"]
@@ -370,21 +413,6 @@ class RecordLinker(BaseEstimator):
                 linker.training.estimate_parameters_using_expectation_maximisation(rule)
             except Exception:  # noqa: BLE001 - a session without pairs leaves the other one's estimates
                 pass
-        predictions = linker.inference.predict(threshold_match_probability=self.keep_pairs_above)
-        frame = predictions.as_pandas_dataframe()
-        try:
-            for comparison in linker._settings_obj.comparisons:
-                self.comparison_labels_[comparison.output_column_name] = {
-                    level.comparison_vector_value: level.label_for_charts
-                    for level in comparison.comparison_levels
-                }
-        except AttributeError:
-            pass
-        self.linker_ = linker
-        if frame.empty:
-            return pd.DataFrame({"uid_l": [], "uid_r": [], "match_probability": []})
-        frame = frame.rename(columns={"unique_id_l": "uid_l", "unique_id_r": "uid_r"})
-        return frame
 
     # ------------------------------------------------------------------ clustering
     def _cluster(self, n, det, pairs, must_link, never_link) -> pd.DataFrame:

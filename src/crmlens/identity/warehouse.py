@@ -45,6 +45,7 @@ DEFAULT_SURVIVORSHIP: dict[str, list[str]] = {
 }
 KEYMAP = "__identity_keymap"
 PAIRS = "__identity_pairs"
+MODEL = "__identity_model"
 
 
 def parse_key(key: str | Sequence[str]) -> tuple[str | None, str]:
@@ -187,6 +188,7 @@ def resolve_identities(
     survivorship: dict[str, list[str]] | None = None,
     source_priority: Sequence[str] | None = None,
     fact_tables: Sequence[str] = FACT_TABLES,
+    retrain: bool = False,
 ) -> dict[str, Any]:
     """Resolve ``source_customers`` into customers; write ``customer_links``, ``customers``, fill facts.
 
@@ -205,6 +207,9 @@ def resolve_identities(
         Golden-record rules per column (see ``DEFAULT_SURVIVORSHIP``).
     source_priority : list of str
         Sources, most trusted first (default: alphabetical).
+    retrain : bool
+        Train the Splink model again even when the stored one fits (it is retrained anyway once
+        the records have doubled since it was trained).
 
     Returns
     -------
@@ -236,11 +241,17 @@ def resolve_identities(
     ).to_pandas()
     records = records.drop_duplicates(["source", "customer_key"], keep="last").reset_index(drop=True)
     n_sources = int(records["source"].nunique())
+    model = None
+    if not retrain and engine.has_table(MODEL):
+        stored = engine.table(MODEL).to_pandas()
+        if len(stored) and int(stored["records"].iloc[0]) * 2 >= len(records):
+            model = json.loads(stored["model"].iloc[0])
     linker = RecordLinker(
         {c: r for c, r in WAREHOUSE_ROLES.items() if records[c].notna().any()},
         threshold=threshold,
         link_type="link_and_dedupe" if n_sources > 1 else "dedupe_only",
         source_col="source" if n_sources > 1 else None,
+        model=model,
         seed=seed,
     )
     if len(records):
@@ -306,6 +317,10 @@ def resolve_identities(
         customers = pd.concat([golden, extra], ignore_index=True) if len(extra) else golden
         _write_customers(engine, customers)
         _write_pairs(engine, records, linker, pairs)
+        if getattr(linker, "model_", None) is not None and not linker.reused_model_:
+            engine.write_table(
+                MODEL, pd.DataFrame({"model": [json.dumps(linker.model_)], "records": [len(records)]})
+            )
         for table in fact_tables:
             if engine.has_table(table) and {"source", "customer_key", "customer_id"} <= set(
                 engine.columns(table)
@@ -322,6 +337,7 @@ def resolve_identities(
         "unregistered_keys": unregistered,
         "links_by_rule": {str(k): int(v) for k, v in by_rule.items()},
         "blocking_rules": [" & ".join(r) for r in getattr(linker, "blocking_rules_", [])],
+        "model_reused": bool(getattr(linker, "reused_model_", False)),
         "seconds": round(time.perf_counter() - start, 3),
     }
 
