@@ -59,7 +59,13 @@ def _ours(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
             "warehouse": "w.duckdb",
             "sources": [
                 {"name": "products", "kind": "csv", "path": str(products), "entity": "products"},
-                {"name": "orders", "kind": "csv", "path": str(orders), "entity": "orders", "encoding": "utf-8"},
+                {
+                    "name": "orders",
+                    "kind": "csv",
+                    "path": str(orders),
+                    "entity": "orders",
+                    "encoding": "utf-8",
+                },
             ],
         }
     )
@@ -69,7 +75,11 @@ def _ours(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
         start = time.perf_counter()
         (result,) = loader.load_source(config.sources[1])
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows_loaded": result.rows_loaded, "rows_quarantined": result.rows_quarantined}
+    return {
+        "seconds": seconds,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+    }
 
 
 def _duckdb_raw(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
@@ -105,13 +115,17 @@ def _run_isolated(name: str, orders: Path, products: Path, workdir: Path) -> dic
     """Run one candidate in a fresh interpreter; it prints its result as JSON."""
     out = subprocess.run(
         [sys.executable, __file__, name, str(orders), str(products), str(workdir)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(options: BenchOptions) -> dict[str, Any]:
-    sizes = [options.rows] if options.rows else ([10_000, 100_000] if options.quick else [1_000_000, 10_000_000])
+    sizes = (
+        [options.rows] if options.rows else ([10_000, 100_000] if options.quick else [1_000_000, 10_000_000])
+    )
     results: list[dict[str, Any]] = []
     headline: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="crmlens-bench-ingest-") as tmp:
@@ -138,15 +152,26 @@ def run(options: BenchOptions) -> dict[str, Any]:
             orders.unlink()
             ours, raw = headline["crmlens"], headline["duckdb_read_csv"]
             results.append(
-                {"rows": rows, "model": "crmlens / duckdb_read_csv", "rows_per_s": round(ours["rows_per_s"] / raw["rows_per_s"], 3)}
+                {
+                    "rows": rows,
+                    "model": "crmlens / duckdb_read_csv",
+                    "rows_per_s": round(ours["rows_per_s"] / raw["rows_per_s"], 3),
+                }
             )
 
     def pick(row: dict[str, Any]) -> dict[str, Any]:
         return {k: row[k] for k in ("rows_per_s", "peak_mem_mb", "seconds")}
 
     return {
-        "metrics": {**pick(headline["crmlens"]), "throughput_vs_duckdb": headline["crmlens"]["rows_per_s"] / headline["duckdb_read_csv"]["rows_per_s"]},
-        "anchors": {"duckdb_read_csv": pick(headline["duckdb_read_csv"]), "pandas_read_csv": pick(headline["pandas_read_csv"])},
+        "metrics": {
+            **pick(headline["crmlens"]),
+            "throughput_vs_duckdb": headline["crmlens"]["rows_per_s"]
+            / headline["duckdb_read_csv"]["rows_per_s"],
+        },
+        "anchors": {
+            "duckdb_read_csv": pick(headline["duckdb_read_csv"]),
+            "pandas_read_csv": pick(headline["pandas_read_csv"]),
+        },
         "results": results,
         "notes": [
             f"one dirty line in {DIRTY_EVERY} (bad date, unknown product, negative quantity) goes to quarantine",
