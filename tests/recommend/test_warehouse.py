@@ -144,3 +144,15 @@ def test_upsell_from_the_warehouse(engine: DuckDBEngine) -> None:
     )
     offers = upsell_from_warehouse(engine, n=2)
     assert offers[["customer_id", "product_id"]].values.tolist() == [[1, "mug_plus"]]
+
+
+def test_evaluation_table_for_the_report(
+    engine: DuckDBEngine, planted: pd.DataFrame, planted_text: dict[str, str]
+) -> None:
+    from crmlens.recommend import evaluate_warehouse
+
+    _load(engine, planted, planted_text)
+    table = evaluate_warehouse(engine, k=5, models=("popularity", "ease", "hybrid")).set_index("model")
+    assert list(table.index) == ["popularity", "ease", "hybrid"]
+    assert table.loc["hybrid", "ndcg_at_5"] > table.loc["popularity", "ndcg_at_5"]
+    assert table["users"].iloc[0] > 50

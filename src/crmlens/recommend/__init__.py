@@ -14,7 +14,12 @@ from crmlens.recommend.models import (
     UserKNNRecommender,
 )
 from crmlens.recommend.rules import association_rules, candidate_items, frequently_bought_together, upsell
-from crmlens.recommend.warehouse import bundles, recommend_from_warehouse, upsell_from_warehouse
+from crmlens.recommend.warehouse import (
+    bundles,
+    evaluate_warehouse,
+    recommend_from_warehouse,
+    upsell_from_warehouse,
+)
 
 __all__ = [
     "ALSRecommender",
@@ -36,6 +41,7 @@ __all__ = [
     "upsell",
     "upsell_from_warehouse",
     "evaluate_models",
+    "evaluate_warehouse",
     "interaction_weights",
     "load_model",
     "make_model",
