@@ -18,6 +18,7 @@ from crmlens.cli import predict
 from crmlens.cli import recommend
 from crmlens.cli import support
 from crmlens.cli import text
+from crmlens.cli import identity
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
@@ -55,6 +56,7 @@ clv.register(app)
 privacy.register(app)
 support.register(app)
 text.register(app)
+identity.register(app)
 
 
 def main() -> None:

@@ -320,7 +320,7 @@ class RecordLinker(BaseEstimator):
             )
             self.blocking_rules_ = self._blocking(con, spec, n) if n > 1 else []
             pairs = pd.DataFrame({"uid_l": [], "uid_r": [], "match_probability": []})
-            self.comparison_labels_: dict[str, dict[int, str]] = {}
+            self.comparison_labels_: dict[str, list[tuple[float, str]]] = {}
             if self.blocking_rules_:
                 pairs = self._splink(con, prep, spec, brl, DuckDBAPI, Linker, SettingsCreator)
         finally:
@@ -367,10 +367,16 @@ class RecordLinker(BaseEstimator):
         self.model_ = linker.misc.save_model_to_json()
         try:
             for comparison in linker._settings_obj.comparisons:
-                self.comparison_labels_[comparison.output_column_name] = {
-                    level.comparison_vector_value: level.label_for_charts
-                    for level in comparison.comparison_levels
-                }
+                levels = []
+                for level in comparison.comparison_levels:
+                    if level.is_null_level:
+                        continue
+                    try:
+                        weight = float(level._match_weight)
+                    except (TypeError, ValueError, ZeroDivisionError):
+                        continue
+                    levels.append((weight, level.label_for_charts))
+                self.comparison_labels_[comparison.output_column_name] = levels
         except AttributeError:
             pass
         if frame.empty:
@@ -394,6 +400,11 @@ class RecordLinker(BaseEstimator):
                 linker.training.estimate_probability_two_random_records_match(det_rule, recall=0.7)
             except Exception:  # noqa: BLE001 - too few exact pairs in a tiny table: keep the prior
                 pass
+        settings = linker._settings_obj  # no public setter; a prior of 0 or 1 would break scoring
+        prior = settings._probability_two_random_records_match
+        if not 0.0 < prior < 1.0:
+            n = max(len(prep), 2)
+            settings._probability_two_random_records_match = min(0.5, 1.0 / n)
         linker.training.estimate_u_using_random_sampling(
             max_pairs=min(1e6, max(5e4, 50.0 * len(prep))),
             seed=self.seed,
@@ -453,15 +464,16 @@ class RecordLinker(BaseEstimator):
         """Per comparison of one scored pair: the level reached and its match weight (log2 Bayes factor)."""
         out = []
         for name, levels in getattr(self, "comparison_labels_", {}).items():
-            gamma = row.get(f"gamma_{name}")
-            bf = row.get(f"bf_{name}")
-            if gamma is None or (isinstance(gamma, float) and math.isnan(gamma)):
+            weight = row.get(f"mw_{name}")
+            if weight is None or (isinstance(weight, float) and math.isnan(weight)):
                 continue
-            weight = math.log2(bf) if bf and bf > 0 else 0.0
-            tf = row.get(f"bf_tf_adj_{name}")
-            if tf and tf > 0:
-                weight += math.log2(tf)
-            out.append(
-                {"comparison": name, "level": levels.get(int(gamma), str(gamma)), "weight": round(weight, 2)}
-            )
+            weight = float(weight)
+            if weight == 0.0 and not any(abs(w) < 1e-9 for w, _ in levels):
+                label = "missing"
+            else:
+                label = min(levels, key=lambda lv: abs(lv[0] - weight))[1] if levels else ""
+            tf = row.get(f"mw_tf_adj_{name}")
+            if tf is not None and not (isinstance(tf, float) and math.isnan(tf)):
+                weight += float(tf)
+            out.append({"comparison": name, "level": label, "weight": round(weight, 2)})
         return out
