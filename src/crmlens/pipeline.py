@@ -1,27 +1,285 @@
 """The whole pipeline in order, as ``crmlens demo`` runs it, and the report of everything built.
 
-Each stage reads and writes warehouse tables; a stage whose inputs are missing is skipped.
+Each stage reads and writes warehouse tables through its capability package; the report has one
+section per stage, each built from the tables that stage wrote (a missing table skips it).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import plotly.express as px
 from rich.progress import Progress
 
 from crmlens.engine.base import Engine
-from crmlens.report import build_report
+from crmlens.report import Section, build_report
 from crmlens.report.sections import FOUNDATION_SECTIONS
-from crmlens.workspace import open_workspace
+from crmlens.workspace import Workspace, open_workspace
 
-REPORT_SECTIONS = [*FOUNDATION_SECTIONS]
+DEMO_CUTOFF = "2026-03-31"  # the demo's churn labels are 'no order in the 90 days after this day'
+CHURN_HORIZON_DAYS = 90
+
+
+def identity_section(engine: Engine) -> Section | None:
+    if not engine.has_table("customer_links") or engine.count("customer_links") == 0:
+        return None
+    totals = engine.query(
+        "SELECT count(*) AS source_records, count(DISTINCT source) AS sources, count(DISTINCT customer_id) AS customers "
+        "FROM customer_links"
+    ).to_pandas()
+    rules = engine.query(
+        "SELECT match_rule, count(*) AS records, round(avg(match_probability), 3) AS mean_probability "
+        "FROM customer_links GROUP BY 1 ORDER BY 2 DESC"
+    ).to_pandas()
+    examples = engine.query(
+        """SELECT l.customer_id, l.source, l.customer_key, s.name, s.email, s.phone, l.match_rule,
+                  round(l.match_probability, 3) AS probability
+           FROM customer_links l JOIN source_customers s USING (source, customer_key)
+           WHERE l.customer_id IN (SELECT customer_id FROM customer_links GROUP BY 1 HAVING count(DISTINCT source) > 1
+                                   ORDER BY customer_id LIMIT 5)
+           ORDER BY l.customer_id, l.source"""
+    ).to_pandas()
+    row = totals.iloc[0]
+    return Section(
+        "Identity",
+        f"{int(row.source_records):,} customer records from {int(row.sources)} sources became "
+        f"{int(row.customers):,} customers. Every link keeps the rule or comparison that decided it.",
+        tables=[("Links by rule", rules), ("Example clusters (one customer, several sources)", examples)],
+    )
+
+
+def profile_section(engine: Engine) -> Section | None:
+    if not engine.has_table("customer_360") or engine.count("customer_360") == 0:
+        return None
+    cutoffs = engine.query(
+        "SELECT CAST(as_of AS DATE) AS as_of, count(*) AS customers FROM customer_360 GROUP BY 1 ORDER BY 1"
+    ).to_pandas()
+    latest = engine.query(
+        "SELECT * FROM customer_360 WHERE as_of = (SELECT max(as_of) FROM customer_360)"
+    ).to_pandas()
+    numeric = latest.drop(columns=["customer_id"]).select_dtypes("number")
+    summary = numeric.describe().T[["count", "mean", "50%", "min", "max"]].reset_index(names="feature")
+    return Section(
+        "Customer profile (customer_360)",
+        "Every feature is computed as of a cutoff from rows dated before it.",
+        tables=[("Cutoffs", cutoffs), ("Features at the latest cutoff", summary)],
+    )
+
+
+def segments_section(engine: Engine) -> Section | None:
+    if not engine.has_table("segment_profiles"):
+        return None
+    from crmlens.segment import map_figure, profile_figure
+
+    profiles = engine.table("segment_profiles").to_pandas()
+    points = engine.table("segment_map").to_pandas()
+    names = dict(zip(profiles["segment"], profiles["segment_name"], strict=True))
+    sizes = engine.query(
+        "SELECT segmentation, segment_name, count(*) AS customers FROM segments GROUP BY ALL ORDER BY 1, 3 DESC"
+    ).to_pandas()
+    shown = profiles[
+        [c for c in ("segment_name", "size", "share", "revenue_share", "distinguishing") if c in profiles]
+    ]
+    return Section(
+        "Segments",
+        "Behavioural segments named in business words, with what sets each apart.",
+        tables=[("Segment sizes", sizes), ("Profiles", shown)],
+        figures=[map_figure(points, names), profile_figure(profiles, names)],
+    )
+
+
+def scores_section(engine: Engine) -> Section | None:
+    if not engine.has_table("scores") or engine.count("scores") == 0:
+        return None
+    tasks = engine.query(
+        "SELECT task, model_version, count(*) AS customers, round(avg(score), 4) AS mean_score FROM scores GROUP BY ALL"
+    ).to_pandas()
+    churn = engine.query(
+        "SELECT customer_id, round(score, 3) AS churn_probability, label, reasons::VARCHAR AS reasons FROM scores "
+        "WHERE task = 'churn' ORDER BY score DESC LIMIT 10"
+    ).to_pandas()
+    section = Section(
+        "Scores",
+        "Model outputs per customer, each with its reasons.",
+        tables=[("Tasks", tasks), ("Customers most likely to leave, with reasons", churn)],
+    )
+    return section
+
+
+def recommendations_section(engine: Engine) -> Section | None:
+    if not engine.has_table("recommendations") or engine.count("recommendations") == 0:
+        return None
+    top = engine.query(
+        "SELECT r.product_id, any_value(p.name) AS name, count(*) AS customers FROM recommendations r "
+        "LEFT JOIN products p USING (product_id) WHERE rank <= 3 GROUP BY 1 ORDER BY 3 DESC LIMIT 10"
+    ).to_pandas()
+    examples = engine.query(
+        "SELECT customer_id, rank, product_id, round(score, 4) AS score, reason FROM recommendations "
+        "WHERE customer_id IN (SELECT DISTINCT customer_id FROM recommendations ORDER BY 1 LIMIT 3) ORDER BY 1, 2"
+    ).to_pandas()
+    tables = [("Most recommended", top), ("Examples", examples)]
+    if engine.has_table("bundles"):
+        tables.append(
+            ("Frequently bought together", engine.query("SELECT * FROM bundles LIMIT 15").to_pandas())
+        )
+    return Section(
+        "Recommendations", "The next products to offer each customer, with a reason.", tables=tables
+    )
+
+
+def text_section(engine: Engine) -> Section | None:
+    if not engine.has_table("feedback_sentiment"):
+        return None
+    from crmlens.text import sentiment_alerts, sentiment_trend
+
+    scored = engine.table("feedback_sentiment").to_pandas()
+    trend = sentiment_trend(scored, by=None, freq="W")
+    alerts = sentiment_alerts(scored, by="category" if "category" in scored else None, freq="W")
+    labels = scored.groupby(["language", "sentiment_label"]).size().reset_index(name="texts")
+    figure = px.line(
+        trend, x=trend.columns[0], y="negative_share", title="Weekly share of negative feedback", height=320
+    )
+    return Section(
+        "What customers say",
+        "Sentiment in Chinese and English from the shipped models, by week, "
+        "and alerts where negative feedback rose beyond its control limit.",
+        tables=[("Sentiment by language", labels), ("Alerts", alerts.head(20))],
+        figures=[figure],
+    )
+
+
+def support_section(engine: Engine) -> Section | None:
+    if not engine.has_table("ticket_triage"):
+        return None
+    triage = engine.table("ticket_triage").to_pandas()
+    by_queue = triage.groupby("queue").size().reset_index(name="tickets")
+    urgent = triage.sort_values("urgency", ascending=False).head(10)
+    keep = [c for c in ("ticket_id", "intent", "confidence", "queue", "urgency", "draft") if c in urgent]
+    return Section(
+        "Support",
+        "Every ticket gets an intent, a queue, an urgency and, when confident, a draft reply.",
+        tables=[("Tickets by queue", by_queue), ("Most urgent", urgent[keep])],
+    )
+
+
+def privacy_section(engine: Engine) -> Section | None:
+    from crmlens.privacy import privacy_report
+
+    report = privacy_report(engine)
+    metrics = pd.DataFrame([report["metrics"]])
+    columns = pd.DataFrame(report["columns"])
+    if not columns.empty:
+        columns = columns[columns["verdict"] != "clean"] if "verdict" in columns else columns
+    return Section(
+        "Privacy",
+        "Where personal data is, how it is protected, and consent coverage.",
+        tables=[("Summary", metrics), ("Columns holding personal data", columns.head(40))],
+    )
+
+
+def _clv_section(engine: Engine) -> Section | None:
+    from crmlens.clv import clv_section
+
+    return clv_section(engine)
+
+
+REPORT_SECTIONS: list[Callable[[Engine], Section | None]] = [
+    *FOUNDATION_SECTIONS,
+    identity_section,
+    profile_section,
+    segments_section,
+    scores_section,
+    _clv_section,
+    recommendations_section,
+    text_section,
+    support_section,
+    privacy_section,
+]
 
 
 def write_report(engine: Engine, out: Path) -> Path:
     """The HTML report of what the warehouse holds."""
     return build_report(engine, out, REPORT_SECTIONS)
+
+
+# --- stages -------------------------------------------------------------------------------------------
+
+
+def text_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.text import annotate
+
+    feedback = ws.engine.query(
+        "SELECT f.feedback_id, f.customer_id, f.ts, f.channel, f.product_id, f.text, f.rating, p.category "
+        "FROM feedback f LEFT JOIN products p USING (product_id)"
+    ).to_pandas()
+    scored = annotate(feedback, text_col="text")
+    ws.engine.write_table("feedback_sentiment", scored)
+    return {"texts": len(scored), "negative": int((scored["sentiment_label"] == "negative").sum())}
+
+
+def segment_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.segment import run_on_warehouse
+
+    result = run_on_warehouse(ws.engine, random_state=seed)
+    ws.engine.write_table(
+        "segment_profiles", result.profiles.astype({"distinguishing": str}, errors="ignore")
+    )
+    ws.engine.write_table("segment_map", result.map)
+    return {"segments": int(ws.engine.count("segments")), "chosen": str(result.metrics.get("method", ""))}
+
+
+def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.predict import ModelRegistry, score_task, train_task
+
+    registry = ModelRegistry(ws.folder / "models")
+    trained = train_task(ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed)
+    scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"])
+    return {"roc_auc": trained["metrics"].get("roc_auc"), "scored": scored.get("scored")}
+
+
+def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.clv import score_customers, scores_frame
+
+    values = score_customers(ws.engine, horizon_days=365, margin=0.3, discount_rate=0.1)
+    ws.engine.execute("DELETE FROM scores WHERE task = 'clv'")
+    ws.engine.write_table("scores", scores_frame(values), mode="append")
+    return {"customers": len(values), "total_clv": float(values["clv"].sum())}
+
+
+def recommend_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.recommend import bundles, recommend_from_warehouse
+
+    recs = recommend_from_warehouse(ws.engine, n=10, seed=seed)
+    ws.engine.execute("DELETE FROM recommendations")
+    ws.engine.write_table(
+        "recommendations", recs[["customer_id", "rank", "product_id", "score", "reason"]], mode="append"
+    )
+    ws.engine.write_table("bundles", bundles(ws.engine))
+    return {"recommendations": len(recs)}
+
+
+def support_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    from crmlens.support import run_support
+
+    result = run_support(ws.engine, ws.config.support or None, seed=seed)
+    return {
+        "tickets": len(result["triage"]),
+        **{k: v for k, v in result["metrics"].items() if isinstance(v, float)},
+    }
+
+
+STAGES: list[tuple[str, Callable[[Workspace, int], dict[str, Any]]]] = [
+    ("text", text_stage),
+    ("segments", segment_stage),
+    ("churn", churn_stage),
+    ("clv", clv_stage),
+    ("recommendations", recommend_stage),
+    ("support", support_stage),
+]
 
 
 def run_demo(
@@ -31,7 +289,7 @@ def run_demo(
     from crmlens.datasets.demo import generate_demo
 
     steps: list[dict[str, Any]] = []
-    task = progress.add_task("demo", total=3) if progress else None
+    task = progress.add_task("demo", total=4 + len(STAGES)) if progress else None
 
     def done(step: str, started: float, **details: Any) -> None:
         steps.append({"step": step, "seconds": round(time.perf_counter() - started, 2), **details})
@@ -39,15 +297,14 @@ def run_demo(
             progress.update(task, advance=1, description=step)
 
     out.mkdir(parents=True, exist_ok=True)
-    warehouse = out / "crmlens.duckdb"
-    for stale in (warehouse, out / "crmlens.duckdb.wal"):
+    for stale in (out / "crmlens.duckdb", out / "crmlens.duckdb.wal"):
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
     paths = generate_demo(out, customers=customers, seed=seed)
     done("generate", started, customers=customers)
 
-    started = time.perf_counter()
     with open_workspace(paths.project_file.parent) as ws:
+        started = time.perf_counter()
         results = ws.ingest()
         done(
             "ingest",
@@ -55,6 +312,12 @@ def run_demo(
             rows_loaded=sum(r.rows_loaded for r in results),
             rows_quarantined=sum(r.rows_quarantined for r in results),
         )
+        started = time.perf_counter()
+        built = ws.build([DEMO_CUTOFF, ws.latest_day()], seed=seed)
+        done("identity + customer_360", started, customers=built["identity"].get("customers"))
+        for name, stage in STAGES:
+            started = time.perf_counter()
+            done(name, started, **stage(ws, seed))
         started = time.perf_counter()
         report = write_report(ws.engine, out / "report.html")
         done("report", started)

@@ -6,8 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from crmlens.config import ProjectConfig, load_config
 from crmlens.engine import DuckDBEngine
+from crmlens.exceptions import NotFittedError
 from crmlens.ingest import Loader, LoadResult, ensure_schema, quality_report
 
 PROJECT_FILE = "crmlens.yaml"
@@ -39,6 +42,37 @@ class Workspace:
                 if on_input:
                     on_input(result)
         return results
+
+    def build(self, as_of: str | list[str] | None = None, seed: int = 0) -> dict[str, Any]:
+        """Resolve identities, then compute ``customer_360`` at each cutoff (default: the last order day).
+
+        Settings come from the project file: ``identity.threshold``, ``identity.must_link`` and
+        ``never_link``, ``identity.source_priority``; ``features.as_of`` (a date or a list).
+        """
+        from crmlens.features import FeatureBuilder
+        from crmlens.identity import resolve_identities
+
+        identity = self.config.identity
+        summary = resolve_identities(
+            self.engine,
+            threshold=float(identity.get("threshold", 0.9)),
+            must_link=identity.get("must_link"),
+            never_link=identity.get("never_link"),
+            source_priority=identity.get("source_priority"),
+            seed=seed,
+        )
+        cutoffs = as_of or self.config.features.get("as_of") or self.latest_day()
+        cutoffs = [cutoffs] if isinstance(cutoffs, str) else list(cutoffs)
+        builder = FeatureBuilder(top_categories=self.config.features.get("top_categories", 8))
+        profiles = {str(c): len(builder.build(self.engine, c)) for c in cutoffs}
+        return {"identity": summary, "customer_360": profiles}
+
+    def latest_day(self) -> str:
+        """The day after the last order: the natural cutoff for a profile of 'now'."""
+        last = self.engine.query("SELECT max(ts) FROM orders").scalar()
+        if last is None:
+            raise NotFittedError("no orders in the warehouse: run `crmlens ingest` first")
+        return (pd.Timestamp(last).normalize() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, and the latest load of each source."""

@@ -124,6 +124,31 @@ def register(app: typer.Typer) -> None:
             tables=[("loads", [{k: v for k, v in r.items() if k != "load_id"} for r in rows])],
         )
 
+    @app.command("build")
+    def build(
+        as_of: list[str] = typer.Option(
+            None, "--as-of", help="Profile cutoff date(s); default: the last order day."
+        ),
+        project: Path = typer.Option(Path("."), "--project", "-p"),
+        seed: int = typer.Option(0, "--seed"),
+        json_out: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Resolve identities across sources, then build customer_360 as of each cutoff."""
+        with open_workspace(project) as ws, progress(not json_out) as bar:
+            task = bar.add_task("identity and customer_360", total=None)
+            summary = ws.build(as_of or None, seed=seed)
+            bar.update(task, completed=1, total=1)
+        identity = summary["identity"]
+        rows = [{k: v for k, v in identity.items() if not isinstance(v, (dict, list))}]
+        emit(
+            summary,
+            json_out,
+            tables=[
+                ("identity", rows),
+                ("customer_360", [{"as_of": k, "customers": v} for k, v in summary["customer_360"].items()]),
+            ],
+        )
+
     @app.command("status")
     def status(
         project: Path = typer.Option(Path("."), "--project", "-p"),
@@ -185,6 +210,18 @@ def register(app: typer.Typer) -> None:
         with progress(not json_out) as bar:
             summary = run_demo(out, customers=customers, seed=seed, progress=bar)
         summary["metrics"] = {"seconds": round(time.perf_counter() - started, 2)}
-        emit(summary, json_out, tables=[("demo", summary["steps"])])
+        steps = [
+            {
+                "step": st["step"],
+                "seconds": st["seconds"],
+                "result": ", ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in st.items()
+                    if k not in ("step", "seconds")
+                ),
+            }
+            for st in summary["steps"]
+        ]
+        emit(summary, json_out, tables=[("demo", steps)])
         if not json_out:
             console.print(f"Warehouse: {summary['warehouse']}\nReport: {summary['report']}")
