@@ -73,7 +73,11 @@ class SourceConfig(_Strict):
 
 
 class PrivacyConfig(_Strict):
-    pseudonymise: bool = True
+    """``pseudonymise`` replaces identifiers by keyed HMAC tokens at ingest (clear values then exist
+    only in the encrypted vault); off by default because identity resolution then matches names
+    and addresses exactly, not fuzzily."""
+
+    pseudonymise: bool = False
     key_env: str = "CRMLENS_PSEUDONYM_KEY"
 
 
@@ -194,6 +198,6 @@ sources:
 #    incremental: {column: updated_at}   # later loads take only rows above the last watermark
 
 privacy:
-  pseudonymise: true               # identifiers become keyed HMAC tokens at ingest
+  pseudonymise: false              # true: identifiers become keyed HMAC tokens at ingest (exact matching only)
   key_env: CRMLENS_PSEUDONYM_KEY   # the key comes from this environment variable, never from this file
 """

@@ -38,7 +38,7 @@ def test_gb18030_chinese_headers_and_cleaning(tmp_path: Path) -> None:
         tmp_path / "orders.csv",
         "订单号,客户ID,下单时间,数量,金额,备注\n"
         "A1,c1,2024-01-02 10:00:00,1,¥12.50,首单\n"
-        "A2,Ｃ２,2024年1月3日,２,\"1.234,50\",\n"
+        'A2,Ｃ２,2024年1月3日,２,"1.234,50",\n'
         "A3,c3,2024-01-04T08:00:00+00:00,1,(5.00),\n",
         "gb18030",
     )
@@ -106,7 +106,9 @@ def test_bad_rows_quarantined_with_row_and_reason(tmp_path: Path) -> None:
     engine, results = load(tmp_path, [ORDERS, products])  # load order puts products first
     orders = results[-1]
     assert orders.rows_in == 7 and orders.rows_loaded == 1 and orders.rows_quarantined == 6
-    reasons = {r["row_number"]: (r["column_name"], r["reason"]) for r in rows(engine, "SELECT * FROM quarantine")}
+    reasons = {
+        r["row_number"]: (r["column_name"], r["reason"]) for r in rows(engine, "SELECT * FROM quarantine")
+    }
     assert set(reasons) == {1, 2, 3, 4, 5, 6}  # the last copy of a duplicate wins
     assert reasons[2][0] == "ts" and "2024-13-45" in reasons[2][1]
     assert reasons[3][0] == "quantity"
@@ -131,11 +133,15 @@ def test_row_numbers_exact_across_many_chunks(tmp_path: Path) -> None:
     assert result.rows_in == n and result.rows_loaded == n - 4
     got = {r["row_number"] for r in rows(engine, "SELECT row_number FROM quarantine")}
     assert got == bad_rows | {ragged}
-    assert rows(engine, "SELECT row_number FROM orders WHERE order_id = 'O100000'")[0]["row_number"] == 100_000
+    assert (
+        rows(engine, "SELECT row_number FROM orders WHERE order_id = 'O100000'")[0]["row_number"] == 100_000
+    )
 
 
 def test_reload_is_idempotent_and_changes_upsert(tmp_path: Path) -> None:
-    path = write(tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,c2,2024-01-02,20\n")
+    path = write(
+        tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,c2,2024-01-02,20\n"
+    )
     engine, _ = load(tmp_path, [ORDERS])
     _, (again,) = load(tmp_path, [ORDERS], engine=engine)
     assert again.status == "unchanged" and engine.count("orders") == 2
@@ -147,12 +153,17 @@ def test_reload_is_idempotent_and_changes_upsert(tmp_path: Path) -> None:
 
 
 def test_every_load_reconciles_and_is_logged(tmp_path: Path) -> None:
-    write(tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,,2024-01-02,20\n")
+    write(
+        tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,,2024-01-02,20\n"
+    )
     engine, (result,) = load(tmp_path, [ORDERS])
     (log,) = rows(engine, "SELECT * FROM ingest_log")
     assert log["rows_in"] == log["rows_loaded"] + log["rows_quarantined"] == 2
     assert log["file_hash"] and log["status"] == "loaded"
-    assert "customer_key: required value is missing" in rows(engine, "SELECT reason FROM quarantine")[0]["reason"]
+    assert (
+        "customer_key: required value is missing"
+        in rows(engine, "SELECT reason FROM quarantine")[0]["reason"]
+    )
 
 
 def test_glob_loads_each_file(tmp_path: Path) -> None:
@@ -165,11 +176,28 @@ def test_glob_loads_each_file(tmp_path: Path) -> None:
 def test_json_ndjson_parquet_excel(tmp_path: Path) -> None:
     import pandas as pd
 
-    write(tmp_path / "e.ndjson", '{"customer_key": "c1", "ts": "2024-01-02T10:00:00+08:00", "event_type": "view"}\n')
-    write(tmp_path / "t.json", json.dumps([{"ticket_id": "T1", "customer_key": "c1", "created": "2024-01-02",
-                                            "subject": "退款", "body": "请退款"}]))
+    write(
+        tmp_path / "e.ndjson",
+        '{"customer_key": "c1", "ts": "2024-01-02T10:00:00+08:00", "event_type": "view"}\n',
+    )
+    write(
+        tmp_path / "t.json",
+        json.dumps(
+            [
+                {
+                    "ticket_id": "T1",
+                    "customer_key": "c1",
+                    "created": "2024-01-02",
+                    "subject": "退款",
+                    "body": "请退款",
+                }
+            ]
+        ),
+    )
     pd.DataFrame({"feedback_id": ["F1"], "text": ["好评"], "rating": [5]}).to_parquet(tmp_path / "f.parquet")
-    pd.DataFrame({"product_id": ["p1"], "name": ["茶"], "price": ["¥10"]}).to_excel(tmp_path / "p.xlsx", index=False)
+    pd.DataFrame({"product_id": ["p1"], "name": ["茶"], "price": ["¥10"]}).to_excel(
+        tmp_path / "p.xlsx", index=False
+    )
     sources = [
         {"name": "web", "kind": "ndjson", "path": "e.ndjson", "entity": "events"},
         {"name": "desk", "kind": "json", "path": "t.json", "entity": "tickets", "columns": {"created": "ts"}},
@@ -233,3 +261,18 @@ def test_rejects_of_one_file_do_not_leak_into_the_next(tmp_path: Path) -> None:
     engine, (a, b) = load(tmp_path, sources)
     assert (a.rows_quarantined, b.rows_quarantined) == (1, 0)
     assert engine.con.execute("SELECT source, row_number FROM quarantine").fetchall() == [("a", 2)]
+
+
+def test_pseudonymised_at_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRMLENS_PSEUDONYM_KEY", "a-test-key-of-at-least-16-bytes")
+    write(tmp_path / "c.csv", "customer_key,name,email,phone\nk1,张伟,zw@example.com,13800138000\n")
+    write(tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,k1,2024-01-02,1\n")
+    sources = [
+        {"name": "crm", "kind": "csv", "path": "c.csv", "entity": "customers"},
+        {"name": "shop", "kind": "csv", "path": "orders.csv", "entity": "orders"},
+    ]
+    engine, _ = load(tmp_path, sources, privacy={"pseudonymise": True})
+    (customer,) = rows(engine, "SELECT customer_key, name, email, phone FROM source_customers")
+    assert not {"k1", "张伟", "zw@example.com", "+8613800138000"} & set(customer.values())
+    (order,) = rows(engine, "SELECT customer_key FROM orders")
+    assert order["customer_key"] == customer["customer_key"]  # tokens still join

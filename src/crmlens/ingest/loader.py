@@ -70,6 +70,11 @@ class Loader:
         self.engine = engine
         self.config = config
         self.base = base
+        self.pseudonym_key: bytes | None = None
+        if config.privacy.pseudonymise:
+            from crmlens.privacy import load_key
+
+            self.pseudonym_key = load_key(env=config.privacy.key_env)
         ensure_schema(engine)
         register_functions(engine, config.default_region)
         engine.execute("SET enable_progress_bar = false")
@@ -246,6 +251,10 @@ class Loader:
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
         self._mark_duplicates(dedup_key, list(columns))
+        if self.pseudonym_key is not None:  # identifiers become keyed tokens before anything is written
+            from crmlens.privacy import protect_staged
+
+            protect_staged(self.engine, "__clean", table.name, self.pseudonym_key)
         if derived:
             columns.append("line_no")
         self._write(source, spec, table, columns, result, rejects)
