@@ -30,8 +30,12 @@ Loader(engine, config, folder).load_all()
 
 
 def test_killed_load_leaves_warehouse_unchanged(tmp_path: Path) -> None:
-    (tmp_path / "small.csv").write_text("order_id,customer_key,ts,amount\nA1,c1,2024-01-02,1\n", encoding="utf-8")
-    config = parse_config({"sources": [{"name": "small", "kind": "csv", "path": "small.csv", "entity": "orders"}]})
+    (tmp_path / "small.csv").write_text(
+        "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,1\n", encoding="utf-8"
+    )
+    config = parse_config(
+        {"sources": [{"name": "small", "kind": "csv", "path": "small.csv", "entity": "orders"}]}
+    )
     with DuckDBEngine(tmp_path / "w.duckdb") as engine:
         Loader(engine, config, tmp_path).load_all()
     con = duckdb.connect()
@@ -39,7 +43,9 @@ def test_killed_load_leaves_warehouse_unchanged(tmp_path: Path) -> None:
         f"COPY (SELECT 'B' || i AS order_id, 'c' || (i % 1000) AS customer_key, '2024-01-02 10:00:00' AS ts, "
         f"i % 100 AS amount FROM range(3000000) t(i)) TO '{tmp_path / 'big.csv'}' (HEADER)"
     )
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "started"
     time.sleep(3)  # well inside the load of three million rows
     assert process.poll() is None, "the load finished before it could be killed; make the file bigger"
