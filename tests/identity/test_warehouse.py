@@ -114,3 +114,21 @@ def test_never_link_and_must_link_override_the_model(demo: Path, warehouse: Duck
     )
     assert links.loc[x, "customer_id"] == links.loc[y, "customer_id"]
     assert "must_link" in set(links["match_rule"])
+
+
+def test_explain_names_the_rule_or_the_comparisons(demo: Path, warehouse: DuckDBEngine) -> None:
+    from crmlens.identity import explain_record
+
+    links = warehouse.table("customer_links").to_pandas()
+    row = links[links["match_rule"] != "unique"].iloc[0]
+    result = explain_record(warehouse, f"{row['source']}:{row['customer_key']}")
+    assert result["customer_id"] == row["customer_id"]
+    assert any(p["same_customer"] for p in result["pairs"])
+    scored = [p for p in result["pairs"] if p["rule"] == "splink"]
+    for pair in scored:
+        assert {c["comparison"] for c in pair["comparisons"]} >= {"name", "phone"}
+    lonely = links[links["match_rule"] == "unique"].iloc[0]
+    other = explain_record(warehouse, f"{row['source']}:{row['customer_key']}", other=lonely["customer_key"])
+    assert other["joined"] is False
+    with pytest.raises(Exception, match="no resolved record"):
+        explain_record(warehouse, "crm:NOPE")
