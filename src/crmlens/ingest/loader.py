@@ -385,7 +385,7 @@ class Loader:
     def _log(self, result: LoadResult, fingerprint: str, message: str | None) -> None:
         self.engine.execute(
             "INSERT INTO ingest_log VALUES ($id, $source, $entity, $file, $hash, $rin, $rl, $rq, 0, $wm, $status, "
-            "$msg, $started, timezone('UTC', now()))",
+            "$msg, $started, $finished)",
             {
                 "id": result.load_id,
                 "source": result.source,
@@ -399,5 +399,6 @@ class Loader:
                 "status": result.status,
                 "msg": message,
                 "started": self._started,
+                "finished": datetime.now(UTC).replace(tzinfo=None),  # now() in SQL is the transaction's start
             },
         )
