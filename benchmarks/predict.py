@@ -22,6 +22,7 @@ from crmlens.benchmarking import BenchOptions, measure
 from crmlens.datasets.shared import shared_file
 from crmlens.engine import DuckDBEngine
 from crmlens.predict import binary_metrics, build_labels, explain_frame, load_actions, train_file, train_task
+from crmlens.predict.explain import PATH_ABOVE
 from crmlens.predict.frame import clean_frame, read_table
 
 KEEP = ["roc_auc", "pr_auc", "brier", "log_loss", "recall_at_10"]
@@ -169,7 +170,7 @@ def _scoring_speed(model: Any, rows: int, notes: list, results: list) -> dict[st
     )
     notes.append(
         f"scoring: {rows:,} rows with 3 reason sentences and an action each in {m.seconds:.1f} s wall "
-        f"({cpu:.1f} s CPU, {model.n_rounds_} trees, LightGBM pred_contrib), peak +{m.peak_mem_mb:.0f} MB"
+        f"({cpu:.1f} s CPU, {model.n_rounds_} trees, {how}), peak +{m.peak_mem_mb:.0f} MB"
     )
     return speed
 

@@ -26,7 +26,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "frequency": "{value:.0f} orders, against a usual {median:.0f}",
     "n_orders": "{value:.0f} orders, against a usual {median:.0f}",
     "n_tickets": "{value:.0f} support tickets (usual {median:.0f})",
-    "tenure": "tenure of {value:.0f} months (usual {median:.0f})",
+    "tenure": "{value:.0f} months as a customer (usual {median:.0f})",
 }
 
 # Churn reason -> retention action, first matching pattern wins; edit with a JSON file of the same shape.
