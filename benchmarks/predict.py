@@ -152,6 +152,7 @@ def _scoring_speed(model: Any, rows: int, notes: list, results: list) -> dict[st
         out = explain_frame(model, big, top=3, outcome="churn", actions=actions)
     cpu = time.process_time() - start
     assert out["reason_1"].str.len().gt(0).mean() > 0.5
+    how = "path attribution" if rows > PATH_ABOVE else "TreeSHAP via pred_contrib"
     speed = {
         "rows": rows,
         "seconds": m.seconds,
