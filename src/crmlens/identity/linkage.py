@@ -405,11 +405,13 @@ class RecordLinker(BaseEstimator):
         if not 0.0 < prior < 1.0:
             n = max(len(prep), 2)
             settings._probability_two_random_records_match = min(0.5, 1.0 / n)
+        # big tables: chunks that stop once every level has been seen often enough; small ones: one pass
+        big = len(prep) >= 5000
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=min(1e6, max(5e4, 50.0 * len(prep))),
+            max_pairs=min(1e6, max(5e4, 100.0 * len(prep))),
             seed=self.seed,
-            min_count_per_level=None,
-            num_chunks=1,
+            min_count_per_level=100 if big else None,
+            num_chunks=10 if big else 1,
         )
         sessions = []
         surname_parts = [c for c, role, _ in spec if role == "surname_part"]
