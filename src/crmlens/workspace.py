@@ -46,21 +46,14 @@ class Workspace:
     def build(self, as_of: str | list[str] | None = None, seed: int = 0) -> dict[str, Any]:
         """Resolve identities, then compute ``customer_360`` at each cutoff (default: the last order day).
 
-        Settings come from the project file: ``identity.threshold``, ``identity.must_link`` and
-        ``never_link``, ``identity.source_priority``; ``features.as_of`` (a date or a list).
+        Settings come from the project file: the ``identity`` section (threshold, must_link,
+        never_link, source_priority, survivorship) and ``features.as_of`` (a date or a list).
         """
         from crmlens.features import FeatureBuilder
-        from crmlens.identity import resolve_identities
+        from crmlens.identity import identity_options, resolve_identities
 
-        identity = self.config.identity
-        summary = resolve_identities(
-            self.engine,
-            threshold=float(identity.get("threshold", 0.9)),
-            must_link=identity.get("must_link"),
-            never_link=identity.get("never_link"),
-            source_priority=identity.get("source_priority"),
-            seed=seed,
-        )
+        options = {"seed": seed, **identity_options(self.config.identity, self.folder)}
+        summary = resolve_identities(self.engine, **options)
         cutoffs = as_of or self.config.features.get("as_of") or self.latest_day()
         cutoffs = [cutoffs] if isinstance(cutoffs, str) else list(cutoffs)
         builder = FeatureBuilder(top_categories=self.config.features.get("top_categories", 8))

@@ -12,8 +12,6 @@ Means follow diffprivlib's bounded model, where the size of each group is public
 from __future__ import annotations
 
 import math
-import sys
-import types
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -36,17 +34,9 @@ __all__ = [
 
 
 def _tools() -> Any:
-    """diffprivlib.tools; diffprivlib 0.6.6 imports a scikit-learn tree internal (DOUBLE) that newer
-    scikit-learn removed, in its models package only. The tools do not use the models, so on that
-    failure the models package is stubbed and the tools load."""
-    try:
-        import diffprivlib.tools as tools
-    except ImportError:
-        for name in [m for m in sys.modules if m.startswith("diffprivlib")]:
-            del sys.modules[name]
-        sys.modules["diffprivlib.models"] = types.ModuleType("diffprivlib.models")
-        import diffprivlib.tools as tools
-    return tools
+    from crmlens._compat import diffprivlib
+
+    return diffprivlib().tools
 
 
 def _check(epsilon: float, confidence: float) -> float:

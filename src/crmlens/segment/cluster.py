@@ -126,15 +126,9 @@ def dp_kmeans(Z: np.ndarray, n_clusters: int, epsilon: float, bound: float, seed
     The bounds are fixed by the preprocessing (robust scaling then clipping), not read from the
     data, as diffprivlib asks; centroids (and so segment statistics) carry epsilon-DP.
     """
-    import sklearn.tree._tree as _tree
+    from crmlens._compat import diffprivlib
 
-    # diffprivlib 0.6 imports two dtype aliases that scikit-learn 1.8 removed; give them back
-    # (only its random-forest module reads them).
-    if not hasattr(_tree, "DOUBLE"):
-        _tree.DOUBLE = np.float64
-    if not hasattr(_tree, "DTYPE"):
-        _tree.DTYPE = np.float32
-    from diffprivlib.models import KMeans as DPKMeans
+    DPKMeans = diffprivlib().models.KMeans  # noqa: N806 - a class
 
     d = Z.shape[1]
     bounds = (np.full(d, -bound), np.full(d, bound))
