@@ -122,6 +122,9 @@ def recommendations_section(engine: Engine) -> Section | None:
         "WHERE customer_id IN (SELECT DISTINCT customer_id FROM recommendations ORDER BY 1 LIMIT 3) ORDER BY 1, 2"
     ).to_pandas()
     tables = [("Most recommended", top), ("Examples", examples)]
+    if engine.has_table("recommend_evaluation"):
+        tables.insert(0, ("Offline evaluation (each customer's last 20% of baskets held out, all items ranked)",
+                          engine.table("recommend_evaluation").to_pandas()))
     if engine.has_table("bundles"):
         tables.append(
             ("Frequently bought together", engine.query("SELECT * FROM bundles LIMIT 15").to_pandas())
@@ -251,7 +254,7 @@ def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 
 
 def recommend_stage(ws: Workspace, seed: int) -> dict[str, Any]:
-    from crmlens.recommend import bundles, recommend_from_warehouse
+    from crmlens.recommend import bundles, evaluate_warehouse, recommend_from_warehouse
 
     recs = recommend_from_warehouse(ws.engine, n=10, seed=seed)
     ws.engine.execute("DELETE FROM recommendations")
@@ -259,6 +262,8 @@ def recommend_stage(ws: Workspace, seed: int) -> dict[str, Any]:
         "recommendations", recs[["customer_id", "rank", "product_id", "score", "reason"]], mode="append"
     )
     ws.engine.write_table("bundles", bundles(ws.engine))
+    evaluation = evaluate_warehouse(ws.engine, k=10, holdout_frac=0.2)
+    ws.engine.write_table("recommend_evaluation", evaluation.reset_index(drop=True))
     return {"recommendations": len(recs)}
 
 
