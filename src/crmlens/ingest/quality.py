@@ -13,6 +13,8 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pyarrow as pa
@@ -98,7 +100,22 @@ def _timestamp(text: str, tz: str, date_order: str) -> str:
         f"(CASE WHEN regexp_matches({text}, '^[0-9]{{10}}$') THEN to_timestamp(TRY_CAST({text} AS BIGINT))::TIMESTAMP "
         f"WHEN regexp_matches({text}, '^[0-9]{{13}}$') THEN to_timestamp(TRY_CAST({text} AS BIGINT) / 1000)::TIMESTAMP END)"
     )
-    return f"coalesce({iso}, {local}, {epoch})"
+    fast = _fixed_offset_path(text, tz)
+    return f"coalesce({fast + ', ' if fast else ''}{iso}, {local}, {epoch})"
+
+
+def _fixed_offset_path(text: str, tz: str) -> str | None:
+    """For a zone without daylight saving since 1992 (Asia/Shanghai), plain 'YYYY-MM-DD[ HH:MM:SS]'
+    text from 1992 on is shifted by a constant: no per-row time-zone lookup. Older dates, longer
+    text (offsets, fractions) and other zones take the general path."""
+    zone = ZoneInfo(tz)
+    offsets = {
+        zone.utcoffset(datetime(year, month, 15)) for year in range(1992, 2040) for month in range(1, 13)
+    }
+    if len(offsets) != 1:
+        return None
+    seconds = int(offsets.pop().total_seconds())
+    return f"(CASE WHEN length({text}) <= 19 AND {text} >= '1992' THEN TRY_CAST({text} AS TIMESTAMP) - INTERVAL ({seconds}) SECOND END)"
 
 
 @dataclass(frozen=True)
@@ -139,8 +156,10 @@ def column_rule(
         value = f"CASE WHEN regexp_matches(lower({p}), '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$') THEN lower({p}) END"
     elif kind == "phone":
         value = f"e164({p})"
-    elif kind in ("money", "float"):
+    elif kind in ("money", "float"):  # plain numbers skip the symbol and separator handling
         value = _number(p, options.decimal)
+        if options.decimal != ",":
+            value = f"coalesce(TRY_CAST({p} AS DOUBLE), {value})"
     elif kind == "int":
         value = f"TRY_CAST(TRY_CAST(replace({p}, ',', '') AS DOUBLE) AS BIGINT)"
     elif kind == "bool":
