@@ -241,7 +241,7 @@ def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     registry = ModelRegistry(ws.folder / "models")
     trained = train_task(ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed)
     scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"])
-    return {"roc_auc": trained["metrics"].get("roc_auc"), "scored": scored.get("scored")}
+    return {"roc_auc": trained["metrics"].get("roc_auc"), "scored": scored["rows"], "drifted": len(scored["drifted"])}
 
 
 def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:
