@@ -27,7 +27,9 @@ def _mysql_ok() -> bool:
     import pymysql
 
     try:
-        pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test", connect_timeout=3).close()
+        pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", password="", database="test", connect_timeout=3
+        ).close()
         return True
     except pymysql.Error:
         return False
@@ -41,7 +43,9 @@ def _ensure(check, name: str) -> None:
         if check():
             return
         time.sleep(1)
-    pytest.skip(f"{name} is not running on 127.0.0.1 and could not be started (see scripts/ensure-services.sh)")
+    pytest.skip(
+        f"{name} is not running on 127.0.0.1 and could not be started (see scripts/ensure-services.sh)"
+    )
 
 
 def postgres_url() -> str:

@@ -19,7 +19,9 @@ def test_example_is_valid(tmp_path: Path) -> None:
 
 
 def test_typo_names_the_key_and_suggests() -> None:
-    with pytest.raises(ConfigError, match=r"sources\[0\] \(shop\)\.entitiy: unknown key; did you mean 'entity'\?"):
+    with pytest.raises(
+        ConfigError, match=r"sources\[0\] \(shop\)\.entitiy: unknown key; did you mean 'entity'\?"
+    ):
         parse_config({"sources": [{**SOURCE, "entitiy": "orders"}]})
 
 

@@ -123,8 +123,13 @@ def recommendations_section(engine: Engine) -> Section | None:
     ).to_pandas()
     tables = [("Most recommended", top), ("Examples", examples)]
     if engine.has_table("recommend_evaluation"):
-        tables.insert(0, ("Offline evaluation (each customer's last 20% of baskets held out, all items ranked)",
-                          engine.table("recommend_evaluation").to_pandas()))
+        tables.insert(
+            0,
+            (
+                "Offline evaluation (each customer's last 20% of baskets held out, all items ranked)",
+                engine.table("recommend_evaluation").to_pandas(),
+            ),
+        )
     if engine.has_table("bundles"):
         tables.append(
             ("Frequently bought together", engine.query("SELECT * FROM bundles LIMIT 15").to_pandas())
@@ -241,7 +246,11 @@ def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     registry = ModelRegistry(ws.folder / "models")
     trained = train_task(ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed)
     scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"])
-    return {"roc_auc": trained["metrics"].get("roc_auc"), "scored": scored["rows"], "drifted": len(scored["drifted"])}
+    return {
+        "roc_auc": trained["metrics"].get("roc_auc"),
+        "scored": scored["rows"],
+        "drifted": len(scored["drifted"]),
+    }
 
 
 def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:

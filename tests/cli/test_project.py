@@ -44,7 +44,12 @@ def test_init_ingest_status_quality_report(project: Path) -> None:
 
 def test_propose_mapping(project: Path) -> None:
     proposal = json.loads(crmlens("ingest", "--propose", "exports/orders.csv", "--json", cwd=project).stdout)
-    assert proposal["columns"] == {"订单号": "order_id", "客户ID": "customer_key", "下单时间": "ts", "金额": "amount"}
+    assert proposal["columns"] == {
+        "订单号": "order_id",
+        "客户ID": "customer_key",
+        "下单时间": "ts",
+        "金额": "amount",
+    }
     assert proposal["entity"] == "orders"
 
 
@@ -52,6 +57,8 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     result = crmlens("ingest", cwd=tmp_path, ok=False)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "crmlens init" in result.stderr
-    (tmp_path / "crmlens.yaml").write_text("sources:\n  - name: a\n    kind: csv\n    path: x.csv\n    entitty: orders\n")
+    (tmp_path / "crmlens.yaml").write_text(
+        "sources:\n  - name: a\n    kind: csv\n    path: x.csv\n    entitty: orders\n"
+    )
     result = crmlens("ingest", cwd=tmp_path, ok=False)
     assert result.returncode == 1 and "entitty: unknown key" in result.stderr

@@ -11,14 +11,7 @@ import sys
 import typer
 
 from crmlens import __version__
-from crmlens.cli import bench, clv, project
-from crmlens.cli import segment
-from crmlens.cli import privacy
-from crmlens.cli import predict
-from crmlens.cli import recommend
-from crmlens.cli import support
-from crmlens.cli import text
-from crmlens.cli import identity
+from crmlens.cli import bench, clv, identity, predict, privacy, project, recommend, segment, support, text
 from crmlens.cli._output import err_console
 from crmlens.exceptions import CrmlensError
 
