@@ -150,6 +150,17 @@ class _Engine(BaseEstimator):
         log = [{"trial": t.number, "loss": t.value, **t.params} for t in study.trials if t.value is not None]
         return dict(best.params), rounds[best.number], log
 
+    def _fit_encoder(self, X: pd.DataFrame) -> tuple[np.ndarray, dict[int, int]]:
+        """Fit the tabular encoder; return the encoded matrix and {column index: n categories}."""
+        self.encoder_ = TabularEncoder().fit(X)
+        self.n_features_in_ = X.shape[1]
+        categorical = {
+            j: len(self.encoder_.categorical_[n])
+            for j, n in enumerate(self.encoder_.features_)
+            if n in self.encoder_.categorical_
+        }
+        return self.encoder_.transform(X), categorical
+
     def _split(self, M: np.ndarray, y: np.ndarray, stratify: bool):
         return train_test_split(
             M,
@@ -323,14 +334,7 @@ class PropensityModel(ClassifierMixin, _Engine):
         if len(y) != len(X):
             raise ValidationError(f"X has {len(X)} rows but y has {len(y)}")
         self.classes_ = np.array([0, 1])
-        self.encoder_ = TabularEncoder().fit(X)
-        M = self.encoder_.transform(X)
-        self.n_features_in_ = X.shape[1]
-        categorical = {
-            j: len(self.encoder_.categorical_[n])
-            for j, n in enumerate(self.encoder_.features_)
-            if n in self.encoder_.categorical_
-        }
+        M, categorical = self._fit_encoder(X)
         M_tr, M_va, y_tr, y_va, _, _ = self._split(M, y, stratify=True)
 
         def loss(y_true, s):
@@ -494,14 +498,7 @@ class SpendModel(RegressorMixin, _Engine):
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X)
         y = np.asarray(y, dtype=float)
-        self.encoder_ = TabularEncoder().fit(X)
-        M = self.encoder_.transform(X)
-        self.n_features_in_ = X.shape[1]
-        categorical = {
-            j: len(self.encoder_.categorical_[n])
-            for j, n in enumerate(self.encoder_.features_)
-            if n in self.encoder_.categorical_
-        }
+        M, categorical = self._fit_encoder(X)
         M_tr, M_va, y_tr, y_va, _, _ = self._split(M, y, stratify=False)
         lin = LinearScorer(C=1.0, kind="ridge").fit(M_tr, y_tr, categorical)
         s_lin = lin.decision_function(M_va)
