@@ -62,3 +62,9 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
     )
     result = crmlens("ingest", cwd=tmp_path, ok=False)
     assert result.returncode == 1 and "entitty: unknown key" in result.stderr
+
+
+def test_usage_errors_name_the_option_without_a_traceback(tmp_path: Path) -> None:
+    result = crmlens("status", "--no-such-flag", cwd=tmp_path, ok=False)
+    assert result.returncode == 2
+    assert "No such option: --no-such-flag" in result.stderr and "Traceback" not in result.stderr
