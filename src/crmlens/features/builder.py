@@ -33,6 +33,8 @@ FAMILIES = [
     "demographics",
 ]
 KEY = "customer_id"
+# Shared steps that families read like tables; each is computed once per build, before the families.
+INTERMEDIATES = ["order_totals"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def load_family(name: str) -> Family:
     description = " ".join(
         line[3:] for line in text.splitlines() if line.startswith("-- ") and ":" not in line.split(" ")[1]
     )
-    if header.get("grain") != KEY:
+    if name not in INTERMEDIATES and header.get("grain") != KEY:
         raise ValueError(f"feature family {name}: grain must be {KEY}")
     reads = tuple(t.strip() for t in header["reads"].split(","))
     zeros = tuple(t.strip() for t in header.get("zero_when_absent", "").split(",") if t.strip())
@@ -87,11 +89,20 @@ class FeatureBuilder:
             v for v in engine.query(sql + f" LIMIT {int(given)}").to_pandas()["v"].tolist() if v is not None
         ]
 
+    def _available(self, engine: Engine, family: Family) -> bool:
+        """Whether every table the family reads, directly or through an intermediate, has rows."""
+        for table in family.reads:
+            if table in INTERMEDIATES:
+                if not self._available(engine, load_family(table)):
+                    return False
+            elif not engine.has_table(table) or engine.count(table) == 0:
+                return False
+        return True
+
     def render(self, engine: Engine, family: Family, as_of: str) -> str | None:
         """The family's SQL for this cutoff, or None when a table it reads is missing or empty."""
-        for table in family.reads:
-            if not engine.has_table(table) or engine.count(table) == 0:
-                return None
+        if not self._available(engine, family):
+            return None
         fills: dict[str, str] = {"as_of": as_of}
         if family.name == "category":
             cats = self._top(
@@ -117,8 +128,8 @@ class FeatureBuilder:
             if not chans:
                 return None
             fills["channel_columns"] = ",\n    ".join(
-                f"count(DISTINCT CASE WHEN channel = '{c.replace(chr(39), chr(39) * 2)}' THEN order_id END) "
-                f"/ count(DISTINCT order_id) AS channel_share_{_slug(c)}"
+                f"count(CASE WHEN channel = '{c.replace(chr(39), chr(39) * 2)}' THEN 1 END) "
+                f"/ count(*) AS channel_share_{_slug(c)}"
                 for c in chans
             )
         body = "\n".join(line for line in family.sql.splitlines() if not line.startswith("--"))
@@ -128,39 +139,46 @@ class FeatureBuilder:
         """One SELECT joining every available family onto the customers known at the cutoff."""
         cutoff = f"TIMESTAMP '{pd.Timestamp(as_of).strftime('%Y-%m-%d %H:%M:%S')}'"
         parts: list[tuple[str, str]] = []
-        columns: list[str] = []
         for name in self.families:
-            family = load_family(name)
-            sql = self.render(engine, family, cutoff)
-            if sql is None:
-                continue
-            parts.append((name, sql))
-            for column in engine.query_columns(sql):
-                if column != KEY:
-                    ref = f"f_{name}.{column}"
-                    value = f"coalesce({ref}, 0)" if column in family.zero_when_absent else ref
-                    columns.append(f"{value} AS {column}")
+            sql = self.render(engine, load_family(name), cutoff)
+            if sql is not None:
+                parts.append((name, sql))
         if not parts:
             raise NotFittedError(
                 "customer_360: no feature family has data; run `crmlens ingest` and identity first"
             )
+        shared = [
+            f"{name} AS (\n{self.render(engine, load_family(name), cutoff)}\n)"
+            for name in INTERMEDIATES
+            if any(name in load_family(family).reads for family, _ in parts)
+        ]
+        prefix = f"WITH {', '.join(shared)} " if shared else ""
+        columns: list[str] = []
+        for name, sql in parts:
+            family = load_family(name)
+            for column in engine.query_columns(f"{prefix}SELECT * FROM (\n{sql}\n)"):
+                if column != KEY:
+                    ref = f"f_{name}.{column}"
+                    value = f"coalesce({ref}, 0)" if column in family.zero_when_absent else ref
+                    columns.append(f"{value} AS {column}")
         # CTEs are prefixed so that a family's name (feedback, support...) never shadows a table.
         base = [
             f"SELECT {KEY} FROM f_{name}"
             + (" WHERE days_since_signup IS NOT NULL" if name == "demographics" else "")
             for name, _ in parts
         ]
-        ctes = ",\n".join(f"f_{name} AS (\n{sql}\n)" for name, sql in parts)
+        ctes = ",\n".join(shared + [f"f_{name} AS (\n{sql}\n)" for name, sql in parts])
         joins = "\n".join(f"LEFT JOIN f_{name} USING ({KEY})" for name, _ in parts)
         return (
             f"WITH {ctes},\nbase AS (\n" + "\nUNION\n".join(base) + "\n)\n"
             f"SELECT base.{KEY}, CAST({cutoff} AS TIMESTAMP) AS as_of, {', '.join(columns)}\nFROM base\n{joins}"
+            f"\nORDER BY base.{KEY}"
         )
 
     def build(self, engine: Engine, as_of: str | date | datetime, write: bool = True) -> pd.DataFrame:
         """Compute the profile as of the cutoff; with ``write``, replace that cutoff in ``customer_360``."""
         sql = self.build_sql(engine, as_of)
-        frame = engine.query(sql).to_pandas().sort_values(KEY, ignore_index=True)
+        frame = engine.query(sql).to_pandas()
         if write:
             stamp = pd.Timestamp(as_of).strftime("%Y-%m-%d %H:%M:%S")
             if engine.has_table("customer_360") and set(frame.columns) == set(engine.columns("customer_360")):

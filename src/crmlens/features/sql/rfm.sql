@@ -1,13 +1,12 @@
 -- family: rfm
 -- grain: customer_id
--- reads: orders
--- Recency, frequency, monetary value and tenure from order lines before the cutoff.
+-- reads: order_totals
+-- Recency, frequency, monetary value and tenure from orders before the cutoff.
 SELECT
     customer_id,
-    date_diff('day', CAST(max(ts) AS DATE), CAST({as_of} AS DATE)) AS recency_days,
-    count(DISTINCT order_id) AS frequency,
+    date_diff('day', CAST(max(last_ts) AS DATE), CAST({as_of} AS DATE)) AS recency_days,
+    count(*) AS frequency,
     sum(amount) AS monetary,
     date_diff('day', CAST(min(ts) AS DATE), CAST({as_of} AS DATE)) AS tenure_days
-FROM orders
-WHERE ts < {as_of} AND customer_id IS NOT NULL
+FROM order_totals
 GROUP BY customer_id

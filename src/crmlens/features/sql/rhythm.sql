@@ -1,24 +1,19 @@
 -- family: rhythm
 -- grain: customer_id
--- reads: orders
+-- reads: order_totals
 -- Purchase rhythm: the usual gap between orders and how overdue the customer is against it.
-WITH order_days AS (
-    SELECT customer_id, order_id, min(ts) AS ts
-    FROM orders
-    WHERE ts < {as_of} AND customer_id IS NOT NULL
-    GROUP BY customer_id, order_id
-),
-gaps AS (
+-- Gaps depend only on the sorted order days, so ties need no tie-breaker.
+WITH gaps AS (
     SELECT
         customer_id,
-        ts,
-        date_diff('day', CAST(lag(ts) OVER (PARTITION BY customer_id ORDER BY ts, order_id) AS DATE), CAST(ts AS DATE)) AS gap_days
-    FROM order_days
+        day,
+        date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap_days
+    FROM (SELECT customer_id, CAST(ts AS DATE) AS day FROM order_totals) AS order_days
 )
 SELECT
     customer_id,
     avg(gap_days) AS ipd_mean_days,
     stddev_samp(gap_days) AS ipd_std_days,
-    date_diff('day', CAST(max(ts) AS DATE), CAST({as_of} AS DATE)) / nullif(avg(gap_days), 0) AS overdue_ratio
+    date_diff('day', max(day), CAST({as_of} AS DATE)) / nullif(avg(gap_days), 0) AS overdue_ratio
 FROM gaps
 GROUP BY customer_id
