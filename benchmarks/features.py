@@ -8,7 +8,10 @@ the same SQL on a local Spark session.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,15 +174,15 @@ def run(options: BenchOptions) -> dict[str, Any]:
                 from crmlens.engine.spark import SparkEngine
 
                 spark = SparkEngine()
+                scratch = Path(tempfile.mkdtemp(prefix="crmlens_bench_"))
                 for table in ("orders", "products", "events", "tickets"):
-                    engine.execute(f"COPY {table} TO '/tmp/crmlens_bench_{table}.parquet' (FORMAT parquet)")
-                    spark.spark.read.parquet(f"/tmp/crmlens_bench_{table}.parquet").createOrReplaceTempView(
-                        table
-                    )
+                    engine.execute(f"COPY {table} TO '{scratch / table}.parquet' (FORMAT parquet)")
+                    spark.spark.read.parquet(f"{scratch / table}.parquet").createOrReplaceTempView(table)
                 start = time.perf_counter()
                 spark_frame = builder.build(spark, AS_OF, write=False)
                 candidates["crmlens_spark_local2"] = type(bare)(seconds=time.perf_counter() - start)
                 assert len(spark_frame) == n_customers
+                shutil.rmtree(scratch)
         for name, m in candidates.items():
             row = {
                 "rows": rows,
