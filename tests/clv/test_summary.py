@@ -88,3 +88,23 @@ def test_errors_name_the_problem(engine: DuckDBEngine) -> None:
         summary_from_transactions(TX, "cust", "day", "amount", "2024-01-31", "2024-01-01")
     with pytest.raises(ValidationError, match="'customer'"):
         summary_from_transactions(TX, "customer", "day", "amount", "2024-01-31")
+
+
+def test_holdout_offsets_count_from_the_calibration_end() -> None:
+    # calibration ends Wed 2024-01-31: holdout week 1 is Thu Feb 1 - Wed Feb 7, week 2 Feb 8 - 14
+    tx = pd.DataFrame(
+        {
+            "cust": ["a", "b", "a", "b", "a", "a"],
+            "day": ["2024-01-10", "2024-01-11", "2024-02-01", "2024-02-08", "2024-02-09", "2024-02-29"],
+        }
+    )
+    with DuckDBEngine(":memory:") as engine:
+        engine.register("t", tx.assign(day=pd.to_datetime(tx["day"])))
+        cols = {"table": "t", "customer_col": "cust", "ts_col": "day", "amount_col": None}
+        counts = holdout_period_counts(engine, "2024-01-31", "2024-02-29", unit="W", **cols)
+        s = summary_sql(engine, "2024-01-31", "2024-02-29", unit="W", **cols)
+    # b's Thursday Feb 8 is in week 2 after the cutoff (its Monday week began Feb 5, inside week 1);
+    # a's Feb 9 shares a Monday week with nothing else of a's in the holdout: week 2 as well;
+    # a's Feb 29, the last day, stays inside the 4-week holdout
+    assert dict(zip(counts["offset"], counts["purchases"], strict=True)) == {1: 1, 2: 2, 4: 1}
+    assert counts["purchases"].sum() == s["frequency_holdout"].sum() == 4

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlens.clv import HoldoutValidation, validate_holdout, validation_figures
+from crmlens.clv import (
+    BetaGeoModel,
+    HoldoutValidation,
+    summary_from_transactions,
+    validate_holdout,
+    validation_figures,
+)
 from crmlens.engine import DuckDBEngine
 
 
@@ -89,3 +95,25 @@ def test_mbgnbd_also_validates(cdnow_sample: pd.DataFrame, bgnbd: HoldoutValidat
     assert mbg.result.purchase_model.log_likelihood_ > bgnbd.result.purchase_model.log_likelihood_ - 50
     assert mbg.metrics["correlation"] > 0.55
     assert abs(mbg.metrics["holdout_total_error_pct"]) < 25
+
+
+def test_literature_preparation_reproduces_fhl_2005(cdnow_sample: pd.DataFrame, shared_data: Path) -> None:
+    # Fader, Hardie & Lee (2005): same-day purchases are one transaction, time in (fractional) weeks
+    s = summary_from_transactions(cdnow_sample, "customer_id", "ts", "amount", "1997-09-30", unit="D")
+    assert len(s) == 2357 and s["frequency"].sum() == 2457
+    assert (s["T"].max(), s["T"].min()) == (272.0, 189.0)  # first purchases 1997-01-01 .. 1997-03-25
+    weeks = s.assign(recency=s["recency"] / 7, T=s["T"] / 7)
+    shipped = pd.read_csv(shared_data / "cdnow" / "cdnow_customers_summary.csv")  # lifetimes' copy
+    assert (weeks["frequency"].to_numpy() == shipped["frequency"].to_numpy()).all()
+    np.testing.assert_allclose(weeks[["recency", "T"]], shipped[["recency", "T"]], atol=0.005)
+    model = BetaGeoModel().fit(weeks)
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, value in published.items():
+        assert model.params_[name] == pytest.approx(value, abs=6e-4)
+    assert model.log_likelihood_ == pytest.approx(-9582.4, abs=0.1)
+    # days instead of weeks: same forecast; the likelihood differs by the time unit's Jacobian
+    days = BetaGeoModel().fit(s)
+    np.testing.assert_allclose(
+        days.expected_purchases(s, 273.0), model.expected_purchases(weeks, 39.0), rtol=1e-3
+    )
+    assert days.log_likelihood_ == pytest.approx(model.log_likelihood_ - 2457 * np.log(7), abs=0.1)

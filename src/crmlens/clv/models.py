@@ -127,7 +127,10 @@ class _BaseNBD(BaseEstimator):
         self.params_ = {"r": float(r), "alpha": float(alpha / scale), "a": float(a), "b": float(b)}
         if self.hardcore:
             self.params_["pi"] = float(special.expit(res.x[4]))
-        self.log_likelihood_ = float(-res.fun * w.sum())
+        # in the data's own time unit (not the rescaled one), so it compares with published fits
+        params = np.array(self._params())
+        ll = self._full_loglik(params, self.params_.get("pi", 0.0), ux, ut / scale, uT / scale)
+        self.log_likelihood_ = float((w * ll).sum())
         self.aic_ = 2 * n_params - 2 * self.log_likelihood_
         self.n_customers_ = int(w.sum())
         self.converged_ = bool(res.success)

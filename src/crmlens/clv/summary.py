@@ -176,17 +176,25 @@ def holdout_period_counts(
 ) -> pd.DataFrame:
     """Actual purchase periods in the holdout, by period offset after calibration (for tracking plots).
 
-    Only customers present in calibration count, as in the summary. Returns ``offset, purchases``.
+    Offset ``k`` covers the ``k``-th stretch of one unit counted from the calibration end (days
+    1-7 after it are week 1), so it lines up with the model's prediction for ``k`` units. A
+    purchase period (a customer's distinct day or Monday-based week, as in the summary) counts
+    once, at its first holdout purchase, so the offsets add up to ``frequency_holdout``. Only
+    customers present in calibration count. Returns ``offset, purchases``.
     """
     step = _unit(unit)
     cal_cut = to_cutoff(calibration_end, "calibration_end")
     hold_cut = to_cutoff(holdout_end, "holdout_end")
-    cal_p = period_of(cal_cut, unit)
+    duration = period_of(hold_cut, unit) - period_of(cal_cut, unit)
+    first_day = f"CAST({_lit(cal_cut)} AS DATE)"
     sql = f"""
     WITH {_tx_cte(table, customer_col, ts_col, amount_col, step, _lit(hold_cut))},
     known AS (SELECT DISTINCT customer_id FROM tx WHERE ts < {_lit(cal_cut)}),
-    hold AS (SELECT DISTINCT customer_id, p FROM tx WHERE ts >= {_lit(cal_cut)})
-    SELECT greatest(p - {cal_p}, 1) AS "offset", count(*) AS purchases
+    hold AS (SELECT customer_id, p, min(ts) AS ts FROM tx WHERE ts >= {_lit(cal_cut)} GROUP BY 1, 2)
+    SELECT CAST(least(greatest(
+             floor(date_diff('day', {first_day}, CAST(ts AS DATE)) / {step}) + 1, 1), {max(duration, 1)}
+           ) AS BIGINT) AS "offset",
+           count(*) AS purchases
     FROM hold JOIN known USING (customer_id)
     GROUP BY 1 ORDER BY 1
     """
