@@ -42,12 +42,14 @@ def lit(value: str) -> str:
 def fold_expr(raw: str) -> str:
     """The raw value with full-width forms folded to ASCII and trimmed.
 
-    ``translate`` is slow in DuckDB, so it runs only on values with a full-width character;
-    pure-ASCII values (byte length = character length) skip even the test.
+    ``translate`` and ``trim`` are slow in DuckDB (each copies every string), so they run only
+    where needed: pure-ASCII values (byte length = character length) skip the full-width test,
+    and values that neither start nor end with a space skip the trim.
     """
+    trimmed = f"(CASE WHEN prefix({raw}, ' ') OR suffix({raw}, ' ') THEN trim({raw}) ELSE {raw} END)"
     return (
-        f"trim(CASE WHEN strlen({raw}) = length({raw}) OR NOT regexp_matches({raw}, {lit(_WIDE)}) THEN {raw} "
-        f"ELSE translate({raw}, {lit(_FULLWIDTH)}, {lit(_HALFWIDTH)}) END)"
+        f"(CASE WHEN strlen({raw}) = length({raw}) OR NOT regexp_matches({raw}, {lit(_WIDE)}) THEN {trimmed} "
+        f"ELSE trim(translate({raw}, {lit(_FULLWIDTH)}, {lit(_HALFWIDTH)})) END)"
     )
 
 
@@ -100,8 +102,9 @@ def _timestamp(text: str, tz: str, date_order: str) -> str:
         f"(CASE WHEN regexp_matches({text}, '^[0-9]{{10}}$') THEN to_timestamp(TRY_CAST({text} AS BIGINT))::TIMESTAMP "
         f"WHEN regexp_matches({text}, '^[0-9]{{13}}$') THEN to_timestamp(TRY_CAST({text} AS BIGINT) / 1000)::TIMESTAMP END)"
     )
+    general = f"coalesce({iso}, {local}, {epoch})"
     fast = _fixed_offset_path(text, tz)
-    return f"coalesce({fast + ', ' if fast else ''}{iso}, {local}, {epoch})"
+    return f"(CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {general} END)" if fast else general
 
 
 def _fixed_offset_path(text: str, tz: str) -> str | None:
@@ -158,8 +161,9 @@ def column_rule(
         value = f"e164({p})"
     elif kind in ("money", "float"):  # plain numbers skip the symbol and separator handling
         value = _number(p, options.decimal)
-        if options.decimal != ",":
-            value = f"coalesce(TRY_CAST({p} AS DOUBLE), {value})"
+        if options.decimal != ",":  # CASE, not coalesce: DuckDB then casts once and skips the rest
+            plain = f"TRY_CAST({p} AS DOUBLE)"
+            value = f"(CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE {value} END)"
     elif kind == "int":
         value = f"TRY_CAST(TRY_CAST(replace({p}, ',', '') AS DOUBLE) AS BIGINT)"
     elif kind == "bool":
