@@ -54,8 +54,15 @@ class SparkEngine(Engine):
                 .config("spark.sql.session.timeZone", "UTC")
                 .config("spark.sql.shuffle.partitions", "4")
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             )
+            try:  # Splink's string-similarity functions (Jaro-Winkler ...) for identity resolution on Spark
+                from splink.backends.spark import similarity_jar_location
+
+                builder = builder.config("spark.jars", similarity_jar_location())
+            except ImportError:
+                pass
             if path and path != ":memory:":
                 builder = builder.config("spark.sql.warehouse.dir", str(path))
             for key, value in (config or {}).items():

@@ -66,12 +66,14 @@ def dedup_frame(
     link_only: bool = False,
     threshold: float = 0.9,
     seed: int = 0,
+    spark: Any = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Resolve the rows of one table: per row the resolved id, the match probability and the deciding rule.
 
     Column roles are guessed (``roles`` overrides any guess). With ``source_col`` the rows come
     from several lists; ``link_only`` then links across lists only (each list already clean).
-    Returns the output frame and a summary (roles, blocking rules, counts, seconds).
+    Returns the output frame and a summary (roles, blocking rules, counts, seconds). ``spark`` (a
+    SparkEngine or session) runs Splink on Spark instead of DuckDB.
     """
     if id_col is not None and id_col not in frame.columns:
         raise ConfigError(f"dedup: --id-col {id_col!r} is not a column; columns: {list(frame.columns)[:20]}")
@@ -83,7 +85,9 @@ def dedup_frame(
     exclude = (source_col,) if source_col else ()
     guessed = guess_roles(frame, id_col=id_col, overrides=roles, exclude=exclude)
     link_type = "dedupe_only" if source_col is None else ("link_only" if link_only else "link_and_dedupe")
-    linker = RecordLinker(guessed, threshold=threshold, link_type=link_type, source_col=source_col, seed=seed)
+    linker = RecordLinker(
+        guessed, threshold=threshold, link_type=link_type, source_col=source_col, seed=seed, spark=spark
+    )
     result = linker.fit_predict(frame)
     out = pd.DataFrame(index=frame.index)
     if id_col is not None:

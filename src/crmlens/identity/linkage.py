@@ -112,6 +112,9 @@ class RecordLinker(BaseEstimator):
         when its comparisons are those of ``roles``, so an incremental load scores like the last one.
     seed : int
         Seed of Splink's random sampling for u.
+    spark : SparkEngine, SparkSession or None
+        Run Splink's training and scoring on this Spark session (its Spark backend) instead of
+        DuckDB; blocking choice and deterministic rules stay local (they only count keys).
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class RecordLinker(BaseEstimator):
         keep_pairs_above: float = 0.01,
         model: dict[str, Any] | None = None,
         seed: int = 0,
+        spark: Any = None,
     ) -> None:
         self.roles = roles
         self.threshold = threshold
@@ -140,6 +144,7 @@ class RecordLinker(BaseEstimator):
         self.keep_pairs_above = keep_pairs_above
         self.model = model
         self.seed = seed
+        self.spark = spark
 
     # ------------------------------------------------------------------ preparation
     def _prepare(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
@@ -218,7 +223,10 @@ class RecordLinker(BaseEstimator):
             elif role == "surname_part":
                 continue
             elif role == "birth_date":
-                comps.append(cl.DateOfBirthComparison(name, input_is_string=True, datetime_format="%Y-%m-%d"))
+                iso = (
+                    "yyyy-MM-dd" if self.spark is not None else "%Y-%m-%d"
+                )  # each backend's own pattern language
+                comps.append(cl.DateOfBirthComparison(name, input_is_string=True, datetime_format=iso))
             elif role == "email":
                 comps.append(cl.EmailComparison(name))
             elif role in ("phone", "postcode"):
@@ -343,17 +351,28 @@ class RecordLinker(BaseEstimator):
             em_convergence=0.001,
             max_iterations=15,
         )
-        db_api = DuckDBAPI(con)
-        if self.link_type == "dedupe_only":
-            tables = [db_api.register("__prep", table_name="__input")]
+        if self.spark is not None:
+            from splink import SparkAPI
+
+            # persist, not checkpoint: needs no checkpoint folder on the session
+            db_api = SparkAPI(
+                spark_session=getattr(self.spark, "spark", self.spark), break_lineage_method="persist"
+            )
         else:
-            sources = sorted(prep["source_dataset"].unique())
-            tables = []
-            for i, source in enumerate(sources):
+            db_api = DuckDBAPI(con)
+        if self.link_type == "dedupe_only":
+            inputs = [prep if self.spark is not None else "__prep"]
+        else:
+            inputs = []
+            for i, source in enumerate(sorted(prep["source_dataset"].unique())):
+                if self.spark is not None:
+                    inputs.append(prep[prep["source_dataset"] == source].reset_index(drop=True))
+                    continue
                 con.execute(
                     f"CREATE TABLE __prep_{i} AS SELECT * FROM __prep WHERE source_dataset = ?", [source]
                 )
-                tables.append(db_api.register(f"__prep_{i}", table_name=f"__input_{i}"))
+                inputs.append(f"__prep_{i}")
+        tables = [db_api.register(table, table_name=f"__input_{i}") for i, table in enumerate(inputs)]
         compared = {c for c, role, _ in spec if role != "surname_part"}
         model_cols = {c.get("output_column_name") for c in (self.model or {}).get("comparisons", [])}
         self.reused_model_ = bool(self.model) and model_cols == compared
