@@ -67,6 +67,7 @@ class DuckDBEngine(Engine):
         threads: int | None = None,
     ) -> None:
         self.path = str(path)
+        self.memory_limit = memory_limit  # what a stage that lowers the limit for a while restores
         config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": True}
         ext_dir = extension_directory()
         if ext_dir:
