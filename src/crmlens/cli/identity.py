@@ -45,10 +45,16 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(0.9, "--threshold", help="Match probability to join two rows."),
         sep: str = typer.Option(None, "--sep", help="CSV separator (default: sniffed)."),
         seed: int = typer.Option(0, "--seed"),
+        engine: str = typer.Option(
+            "duckdb", "--engine", help="Where Splink runs: duckdb or spark (local[2])."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """De-duplicate one customer list: guessed columns, rules then Splink, one resolved id per row."""
+        from crmlens.engine import open_engine
         from crmlens.identity.filemode import dedup_frame, read_table, write_table
+
+        spark = open_engine(engine) if engine != "duckdb" else None
 
         with progress(not as_json) as bar:
             task = bar.add_task(f"reading {file.name}", total=3)
@@ -57,7 +63,7 @@ def register(app: typer.Typer) -> None:
             bar.update(task, description=f"resolving {len(frame):,} rows")
             result, summary = dedup_frame(
                 frame, id_col, roles=_roles(role), source_col=source_col, link_only=link_only,
-                threshold=threshold, seed=seed,
+                threshold=threshold, seed=seed, spark=spark,
             )  # fmt: skip
             bar.advance(task)
             bar.update(task, description=f"writing {out.name}")
