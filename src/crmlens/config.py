@@ -86,7 +86,10 @@ class ProjectConfig(_Strict):
     engine: Literal["duckdb", "spark"] = "duckdb"
     default_region: str = "CN"
     timezone: str = "Asia/Shanghai"
-    memory_limit: str | None = None
+    memory_limit: str | None = None  # DuckDB's limit for every stage (default: most of the RAM)
+    load_memory_limit: str = Field(
+        "1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )  # while loading, staged rows spill to disk past this: bounded memory
     sources: list[SourceConfig] = Field(default_factory=list)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     # Sections later stages own; validated by those stages.
@@ -180,6 +183,7 @@ EXAMPLE = """\
 warehouse: crmlens.duckdb          # the DuckDB file every stage reads and writes
 default_region: CN                 # phone numbers without a country code are read as this region's
 timezone: Asia/Shanghai            # timestamps without a zone are in this zone; stored as UTC
+load_memory_limit: 1GB             # a load spills to disk past this, so its memory does not grow with the file
 
 sources:
   - name: shop_orders

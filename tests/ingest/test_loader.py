@@ -120,7 +120,8 @@ def test_bad_rows_quarantined_with_row_and_reason(tmp_path: Path) -> None:
     assert raw["ts"] == "2024-13-45"  # the raw row is kept as it came
 
 
-def test_row_numbers_exact_across_many_chunks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("load_memory_limit", ["1GB", "100MB"])  # a tight limit still loads
+def test_row_numbers_exact_across_many_chunks(tmp_path: Path, load_memory_limit: str) -> None:
     n, bad_rows, ragged = 120_000, {3, 70_001, 119_999}, 50_000
     lines = ["order_id,customer_key,ts,amount"]
     for i in range(1, n + 1):
@@ -129,7 +130,10 @@ def test_row_numbers_exact_across_many_chunks(tmp_path: Path) -> None:
         else:
             lines.append(f"O{i},c{i % 97},{'bad' if i in bad_rows else '2024-02-03'},{i}")
     write(tmp_path / "orders.csv", "\n".join(lines) + "\n")
-    engine, (result,) = load(tmp_path, [ORDERS])
+    engine = DuckDBEngine(tmp_path / "w.duckdb", memory_limit="3GB")
+    engine, (result,) = load(tmp_path, [ORDERS], engine, load_memory_limit=load_memory_limit)
+    restored = engine.query("SELECT current_setting('memory_limit')").scalar()
+    assert restored == "2.7 GiB"  # the engine's own limit is back after the load
     assert result.rows_in == n and result.rows_loaded == n - 4
     got = {r["row_number"] for r in rows(engine, "SELECT row_number FROM quarantine")}
     assert got == bad_rows | {ragged}

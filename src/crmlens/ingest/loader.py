@@ -38,6 +38,16 @@ from crmlens.schema import DERIVED_DDL, LOAD_ORDER, TABLES, Table
 REFERENCES = {("orders", "product_id"): ("products", "product_id")}
 
 
+@dataclass(frozen=True)
+class Staged:
+    """What staging learnt that publishing needs: the mapped columns, and the header of each."""
+
+    columns: list[str]
+    derived_line_no: bool  # line numbers were made from file order (the input had none)
+    rejects: bool  # the CSV reader rejected malformed lines
+    headers: dict[str, str]  # canonical column -> source header
+
+
 @dataclass
 class LoadResult:
     source: str
@@ -134,20 +144,27 @@ class Loader:
         result = LoadResult(source.name, table.name, spec.label, load_id, "loaded")
         self._started = datetime.now(UTC).replace(tzinfo=None)
         con = self.engine.con
+        con.execute(f"SET memory_limit = {lit(self.config.load_memory_limit)}")
         try:
+            # Staging builds temp tables only; the warehouse changes in one short transaction after it.
+            # (Temp tables made inside the transaction would be scanned single-threaded from its local storage.)
+            staged = self._stage(source, spec, table)
             with self.engine.transaction():
-                self._stage(source, spec, table, result)
+                self._publish(source, spec, table, result, staged)
                 self._log(result, spec.fingerprint, None)
         except duckdb.Error as exc:
             raise SourceError(source.name, f"{spec.label}: load failed and was rolled back: {exc}") from None
         finally:
             spec.cleanup()
-            for name in ("__raw", "__clean", "__rejects"):
+            for name in ("__raw", "__clean", "__rejects", "__dups"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
+            limit = self.engine.memory_limit
+            con.execute(f"SET memory_limit = {lit(limit)}" if limit else "RESET memory_limit")
         result.seconds = time.perf_counter() - started
         return result
 
-    def _stage(self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult) -> None:
+    def _stage(self, source: SourceConfig, spec: files.ReadSpec, table: Table) -> Staged:
+        """Read the input into ``__raw``, clean and test every row into ``__clean``, mark duplicates."""
         con = self.engine.con
         con.execute(f"SET TimeZone = {lit(source.timezone or self.config.timezone)}")
         for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
@@ -215,8 +232,12 @@ class Loader:
             table.name == "orders" and "line_no" not in columns
         ):  # lines numbered in file order within an order
             derived = ", row_number() OVER (PARTITION BY f.order_id ORDER BY f.__rn)::INTEGER AS line_no"
+        # Most rows pass every test: a cheap all-NULL check spares them the string concatenation.
+        passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
         reason = (
-            "concat_ws('; ', " + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures) + ")"
+            f"CASE WHEN {passed} THEN '' ELSE concat_ws('; ', "
+            + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
+            + ") END"
             if failures
             else "''"
         )
@@ -251,6 +272,14 @@ class Loader:
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
         self._mark_duplicates(dedup_key, list(columns))
+        return Staged(columns, derived != "", rejects, mapping.columns)
+
+    def _publish(
+        self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult, staged: Staged
+    ) -> None:
+        """Write the staged rows to the warehouse (inside the load's transaction)."""
+        con = self.engine.con
+        columns, derived, rejects = list(staged.columns), staged.derived_line_no, staged.rejects
         if self.pseudonym_key is not None:  # identifiers become keyed tokens before anything is written
             from crmlens.privacy import protect_staged
 
@@ -314,16 +343,29 @@ class Loader:
         return f"json_object({', '.join(pairs)})", join
 
     def _mark_duplicates(self, key: list[str], columns: list[str]) -> None:
-        """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why."""
-        cols = ", ".join(q(c) for c in columns)
+        """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why.
+
+        Duplicated keys are found by a grouping first: most inputs have none, and then the costly
+        window over every row is skipped.
+        """
+        con = self.engine.con
+        keys = ", ".join(q(k) for k in key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __dups AS SELECT {keys} FROM __clean "
+            f"WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1"
+        )
+        if self.engine.count("__dups") == 0:
+            return
+        cols = ", ".join(f"v.{q(c)}" for c in columns)
         partition = ", ".join(f"v.{q(k)}" for k in key)
-        self.engine.con.execute(
+        same_key = " AND ".join(f"v.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in key)
+        con.execute(
             f"""UPDATE __clean SET __reason = d.why, __column = {lit(key[0])} FROM (
                 SELECT __rn, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
                     ELSE 'same key ({", ".join(key)}) as row ' || last_rn || ', which replaces it' END AS why
                 FROM (SELECT v.__rn, hash({cols}) AS h,
                         first_value(hash({cols})) OVER w AS last_h, first_value(v.__rn) OVER w AS last_rn
-                      FROM __clean v WHERE v.__reason IS NULL
+                      FROM __clean v JOIN __dups d ON {same_key} WHERE v.__reason IS NULL
                       WINDOW w AS (PARTITION BY {partition} ORDER BY v.__rn DESC))
                 WHERE __rn <> last_rn) d
             WHERE __clean.__rn = d.__rn"""
@@ -355,10 +397,15 @@ class Loader:
                 f"DELETE FROM {target} t USING (SELECT * FROM __clean WHERE __reason IS NULL) g WHERE {match}"
             )
         names = ", ".join(q(c) for c in columns)
-        con.execute(
-            f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
-            f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __clean WHERE __reason IS NULL"
-        )
+        # Rows carry their file row number, so the table need not keep their order: writing in parallel.
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(
+                f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
+                f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __clean WHERE __reason IS NULL"
+            )
+        finally:
+            con.execute("RESET preserve_insertion_order")
         meta = f"{lit(source.name)}, {lit(table.name)}, {lit(spec.label)}"
         con.execute(
             f"""INSERT INTO quarantine SELECT {meta}, c.__rn, c.__column, c.__reason, to_json(r), {lit(result.load_id)},
