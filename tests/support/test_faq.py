@@ -93,3 +93,20 @@ def test_hybrid_beats_bm25_on_banking_intents(banking):
     hybrid = evaluate_faq(FaqIndex(use_embeddings=True).fit(faq), banking["test_x"], banking["test_y"])
     assert hybrid["recall_at_1"] >= bm25["recall_at_1"] + 0.05
     assert hybrid["recall_at_3"] >= 0.85
+
+
+@pytest.mark.neural
+def test_index_from_another_encoder_is_re_embedded_on_load(tmp_path):
+    import json
+
+    import numpy as np
+
+    folder = FaqIndex(use_embeddings=True).fit(FAQ).save(tmp_path / "faq")
+    fresh = np.load(folder / "embeddings.npy")
+    np.save(folder / "embeddings.npy", np.zeros_like(fresh))
+    meta = json.loads((folder / "index.json").read_text())
+    meta["encoder"] = "all-MiniLM-L6-v2/float32"
+    (folder / "index.json").write_text(json.dumps(meta))
+    again = load_faq_index(folder)
+    assert np.allclose(again.embeddings_, fresh)
+    assert again.ask("how can I get my money back")[0].faq_id == "refund"

@@ -100,3 +100,11 @@ def test_ensemble_with_sentence_embeddings_is_at_least_as_good(banking, banking_
     assert ours["accuracy"] >= 0.88
     assert ours["accuracy"] >= base["accuracy"] - 0.01  # with half the training data of the baseline
     assert ours["automated_precision"] >= 0.9
+
+
+def test_model_trained_on_other_embeddings_is_refused(tmp_path, banking):
+    model = IntentClassifier(model="tfidf", calibration_cv=0).fit(banking["train_x"], banking["train_y"])
+    model.model_, model.encoder_ = "ensemble", "all-MiniLM-L6-v2/float32"  # as an older version saved it
+    path = model.save(tmp_path / "intent.joblib")
+    with pytest.raises(ConfigError, match="retrain"):
+        load_intent_model(path)

@@ -6,7 +6,7 @@ for the report; file mode is ``crmlens intent …`` and ``crmlens faq …``.
 
 from crmlens.support.analytics import ticket_analytics
 from crmlens.support.drafts import Draft, draft_reply
-from crmlens.support.evaluate import evaluate_faq, evaluate_intents, single_message_latency_ms
+from crmlens.support.evaluate import evaluate_faq, evaluate_intents, single_message_latency
 from crmlens.support.faq import FaqIndex, FaqMatch, load_faq_index
 from crmlens.support.intents import IntentClassifier, load_intent_model
 from crmlens.support.pipeline import run_support, starter_faq
@@ -29,7 +29,7 @@ __all__ = [
     "load_faq_index",
     "load_intent_model",
     "run_support",
-    "single_message_latency_ms",
+    "single_message_latency",
     "starter_faq",
     "threshold_for_precision",
     "ticket_analytics",

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from crmlens.exceptions import ConfigError, NotFittedError, ValidationError
-from crmlens.support.embeddings import encode, neural_available
+from crmlens.support.embeddings import ENCODER, encode, neural_available
 from crmlens.text.preprocess import detect_language, normalize, tokenize
 
 __all__ = ["FaqIndex", "FaqMatch", "load_faq_index"]
@@ -277,6 +277,7 @@ class FaqIndex:
                 "k1": self.k1,
                 "b": self.b,
             },
+            "encoder": ENCODER if self.embeddings_ is not None else None,
             "rows": len(self.rows_),
             "entries": len(self.entries_),
         }
@@ -299,5 +300,7 @@ def load_faq_index(folder: str | Path) -> FaqIndex:
     index.rows_ = pd.read_parquet(folder / "faq.parquet")
     stored = folder / "embeddings.npy"
     index.use_embeddings = bool(meta["params"]["use_embeddings"]) and stored.exists()
-    index._build(np.load(stored) if index.use_embeddings else None)
+    # vectors from another encoder would not compare with this version's query vectors: re-embed
+    reuse = index.use_embeddings and meta.get("encoder") == ENCODER
+    index._build(np.load(stored) if reuse else None)
     return index
