@@ -161,17 +161,9 @@ def text_section(engine: Engine) -> Section | None:
 
 
 def support_section(engine: Engine) -> Section | None:
-    if not engine.has_table("ticket_triage"):
-        return None
-    triage = engine.table("ticket_triage").to_pandas()
-    by_queue = triage.groupby("queue").size().reset_index(name="tickets")
-    urgent = triage.sort_values("urgency", ascending=False).head(10)
-    keep = [c for c in ("ticket_id", "intent", "confidence", "queue", "urgency", "draft") if c in urgent]
-    return Section(
-        "Support",
-        "Every ticket gets an intent, a queue, an urgency and, when confident, a draft reply.",
-        tables=[("Tickets by queue", by_queue), ("Most urgent", urgent[keep])],
-    )
+    from crmlens.support.report import support_section as section  # heavy imports only when reporting
+
+    return section(engine)
 
 
 def privacy_section(engine: Engine) -> Section | None:

@@ -84,3 +84,20 @@ def test_run_support_needs_labelled_tickets(engine):
     engine.write_table("tickets", pd.DataFrame({"ticket_id": ["a"], "body": ["hi"], "category": ["x"]}))
     with pytest.raises(ValidationError, match="two categories"):
         run_support(engine)
+
+
+def test_report_section_shows_ticket_analytics(warehouse):
+    from crmlens.support.report import support_section
+
+    assert support_section(warehouse) is None  # nothing triaged yet
+    run_support(warehouse)
+    section = support_section(warehouse)
+    tables = dict(section.tables)
+    assert tables["Tickets by queue"]["tickets"].sum() == 60
+    assert tables["Tickets and resolution"].loc[0, "resolved"] == 45
+    resolution = tables["Resolution hours by intent and queue"]
+    assert set(resolution["intent"]) == set(TEMPLATES) and (resolution["median_hours"] == 5).all()
+    assert {"intent", "channel"} <= set(
+        tables["What slows resolution (median hours against the overall median)"]["factor"]
+    )
+    assert section.figures and section.figures[0].layout.title.text == "Tickets per week by channel"
