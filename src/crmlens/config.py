@@ -73,12 +73,34 @@ class SourceConfig(_Strict):
 
 
 class PrivacyConfig(_Strict):
-    """``pseudonymise`` replaces identifiers by keyed HMAC tokens at ingest (clear values then exist
-    only in the encrypted vault); off by default because identity resolution then matches names
-    and addresses exactly, not fuzzily."""
+    """How personal data is protected. Keys never sit here: a setting may name a key file outside
+    the project, or the environment variable that holds the key.
+
+    ``pseudonymise`` replaces identifiers by keyed HMAC tokens at ingest; ``vault`` keeps their
+    clear values encrypted under a second key, for identity resolution (fuzzy name and address
+    matching) and the roles allowed to read them. ``consent: enforce`` keeps customers without
+    consent out of profiling (training, scoring, segments, CLV, recommendations) and marketing
+    (target lists, next best actions, offers). A file without this section keeps clear values
+    (projects from before pseudonymisation); ``crmlens init`` and the demo turn it on.
+    """
 
     pseudonymise: bool = False
     key_env: str = "CRMLENS_PSEUDONYM_KEY"
+    key_file: str | None = None
+    vault: bool = True
+    vault_key_env: str = "CRMLENS_VAULT_KEY"
+    vault_key_file: str | None = None
+    consent: Literal["enforce", "off"] = "enforce"
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        """YAML reads a bare ``off`` (and ``on``) as a boolean: take it as the user meant it."""
+        return {False: "off", True: "enforce"}.get(value, value) if isinstance(value, bool) else value
+
+    @property
+    def enforce_consent(self) -> bool:
+        return self.consent == "enforce"
 
 
 class ProjectConfig(_Strict):
@@ -142,7 +164,13 @@ def _explain(exc: ValidationError, data: Any) -> str:
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             field = str(error["loc"][-1])
-            parent_model = ProjectConfig if len(error["loc"]) == 1 else SourceConfig
+            parent_model = (
+                ProjectConfig
+                if len(error["loc"]) == 1
+                else PrivacyConfig
+                if error["loc"][0] == "privacy"
+                else SourceConfig
+            )
             close = difflib.get_close_matches(field, list(parent_model.model_fields), n=1)
             message = "unknown key" + (f"; did you mean {close[0]!r}?" if close else "")
         elif error["type"] == "literal_error":
@@ -201,7 +229,9 @@ sources:
 #    entity: customers
 #    incremental: {column: updated_at}   # later loads take only rows above the last watermark
 
-privacy:
-  pseudonymise: false              # true: identifiers become keyed HMAC tokens at ingest (exact matching only)
-  key_env: CRMLENS_PSEUDONYM_KEY   # the key comes from this environment variable, never from this file
+privacy:                           # `crmlens init` writes the two key files beside the project and names them here
+  pseudonymise: true               # identifiers become keyed HMAC tokens at ingest; joins still work
+  key_env: CRMLENS_PSEUDONYM_KEY   # or the key in this environment variable; keys never go in this file
+  vault: true                      # clear values kept only encrypted in pii_vault (identity resolution reads them)
+  consent: enforce                 # enforce | off: opted-out customers are never profiled or targeted
 """

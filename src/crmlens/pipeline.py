@@ -16,6 +16,7 @@ import plotly.express as px
 from rich.progress import Progress
 
 from crmlens.engine.base import Engine
+from crmlens.privacy.keys import provision_keys
 from crmlens.report import Section, build_report
 from crmlens.report.sections import FOUNDATION_SECTIONS
 from crmlens.workspace import Workspace, open_workspace
@@ -35,10 +36,10 @@ def identity_section(engine: Engine) -> Section | None:
         "SELECT match_rule, count(*) AS records, round(avg(match_probability), 3) AS mean_probability "
         "FROM customer_links GROUP BY 1 ORDER BY 2 DESC"
     ).to_pandas()
+    # keys and rules only: names, e-mails and phones stay out of the report (data minimisation)
     examples = engine.query(
-        """SELECT l.customer_id, l.source, l.customer_key, s.name, s.email, s.phone, l.match_rule,
-                  round(l.match_probability, 3) AS probability
-           FROM customer_links l JOIN source_customers s USING (source, customer_key)
+        """SELECT l.customer_id, l.source, l.customer_key, l.match_rule, round(l.match_probability, 3) AS probability
+           FROM customer_links l
            WHERE l.customer_id IN (SELECT customer_id FROM customer_links GROUP BY 1 HAVING count(DISTINCT source) > 1
                                    ORDER BY customer_id LIMIT 5)
            ORDER BY l.customer_id, l.source"""
@@ -170,15 +171,38 @@ def privacy_section(engine: Engine) -> Section | None:
     from crmlens.privacy import privacy_report
 
     report = privacy_report(engine)
-    metrics = pd.DataFrame([report["metrics"]])
-    columns = pd.DataFrame(report["columns"])
-    if not columns.empty:
-        columns = columns[columns["verdict"] != "clean"] if "verdict" in columns else columns
-    return Section(
-        "Privacy",
-        "Where personal data is, how it is protected, and consent coverage.",
-        tables=[("Summary", metrics), ("Columns holding personal data", columns.head(40))],
+    m = report["metrics"]
+    protection = pd.DataFrame(report["protection"])
+    consent = pd.DataFrame([{"purpose": p, **row} for p, row in report["consent"].items()])
+    exclusions = pd.DataFrame(report["exclusions"])
+    vault = pd.DataFrame(report["vault"])
+    outputs = report["outputs"]
+    if m["pseudonymised"]:
+        how = (
+            f"Identifiers were pseudonymised at ingest: {m['columns_pseudonymised']} columns hold keyed "
+            "HMAC-SHA256 tokens (the key is kept outside the project), so joins still work; "
+            f"{m['vault_entries']:,} clear values exist only encrypted in the vault, read in memory by "
+            "identity resolution alone (each read is in the audit log). "
+        )
+    else:
+        how = "Identifiers are stored in clear (privacy.pseudonymise is off). "
+    clean = not outputs["findings"]
+    text = (
+        how
+        + f"PII found in clear: {m['columns_clear_pii']} columns. "
+        + f"Outputs checked for clear identifiers ({', '.join(outputs['tables'])}): "
+        + ("none found. " if clean else "; ".join(outputs["findings"]) + ". ")
+        + "Consent is opt-in: each stage below left out the customers without consent for its purpose."
     )
+    tables = [
+        ("Summary", pd.DataFrame([m])),
+        ("Personal data and how it is protected", protection),
+        ("Consent coverage", consent),
+        ("Customers each stage excluded for lack of consent", exclusions),
+    ]
+    if not vault.empty:
+        tables.append(("Vault (encrypted clear values) by field", vault))
+    return Section("Privacy", text, tables=tables)
 
 
 def _clv_section(engine: Engine) -> Section | None:
@@ -224,7 +248,7 @@ def text_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 def segment_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.segment import run_on_warehouse
 
-    result = run_on_warehouse(ws.engine, random_state=seed)
+    result = run_on_warehouse(ws.engine, random_state=seed, consent=ws.enforce_consent)
     ws.engine.write_table(
         "segment_profiles", result.profiles.astype({"distinguishing": str}, errors="ignore")
     )
@@ -236,8 +260,11 @@ def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.predict import ModelRegistry, score_task, train_task
 
     registry = ModelRegistry(ws.folder / "models")
-    trained = train_task(ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed)
-    scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"])
+    consent = ws.enforce_consent
+    trained = train_task(
+        ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed, consent=consent
+    )
+    scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"], consent=consent)
     return {
         "roc_auc": trained["metrics"].get("roc_auc"),
         "scored": scored["rows"],
@@ -248,7 +275,9 @@ def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.clv import score_customers, scores_frame
 
-    values = score_customers(ws.engine, horizon_days=365, margin=0.3, discount_rate=0.1)
+    values = score_customers(
+        ws.engine, horizon_days=365, margin=0.3, discount_rate=0.1, consent=ws.enforce_consent
+    )
     ws.engine.execute("DELETE FROM scores WHERE task = 'clv'")
     ws.engine.write_table("scores", scores_frame(values), mode="append")
     return {"customers": len(values), "total_clv": float(values["clv"].sum())}
@@ -257,15 +286,32 @@ def clv_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 def recommend_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.recommend import bundles, evaluate_warehouse, recommend_from_warehouse
 
-    recs = recommend_from_warehouse(ws.engine, n=10, seed=seed)
+    recs = recommend_from_warehouse(ws.engine, n=10, seed=seed, consent=ws.enforce_consent)
     ws.engine.execute("DELETE FROM recommendations")
     ws.engine.write_table(
         "recommendations", recs[["customer_id", "rank", "product_id", "score", "reason"]], mode="append"
     )
     ws.engine.write_table("bundles", bundles(ws.engine))
-    evaluation = evaluate_warehouse(ws.engine, k=10, holdout_frac=0.2)
+    evaluation = evaluate_warehouse(ws.engine, k=10, holdout_frac=0.2, consent=ws.enforce_consent)
     ws.engine.write_table("recommend_evaluation", evaluation.reset_index(drop=True))
     return {"recommendations": len(recs)}
+
+
+def targets_stage(ws: Workspace, seed: int) -> dict[str, Any]:
+    """The retention campaign's list: at-risk customers who consented to marketing, with the action and
+    the product to offer (marketing: nobody without consent is on it)."""
+    from crmlens.predict.tasks import target_list
+    from crmlens.recommend.warehouse import recommendations_to_send
+
+    targets = target_list(ws.engine, "churn", consent=ws.enforce_consent)
+    offers = recommendations_to_send(ws.engine, n=1, consent=ws.enforce_consent)
+    targets = targets.merge(
+        offers[["customer_id", "product_id"]].rename(columns={"product_id": "offer_product_id"}),
+        on="customer_id",
+        how="left",
+    )
+    ws.engine.write_table("campaign_targets", targets)
+    return {"targets": len(targets)}
 
 
 def support_stage(ws: Workspace, seed: int) -> dict[str, Any]:
@@ -284,6 +330,7 @@ STAGES: list[tuple[str, Callable[[Workspace, int], dict[str, Any]]]] = [
     ("churn", churn_stage),
     ("clv", clv_stage),
     ("recommendations", recommend_stage),
+    ("targets", targets_stage),
     ("support", support_stage),
 ]
 
@@ -291,7 +338,12 @@ STAGES: list[tuple[str, Callable[[Workspace, int], dict[str, Any]]]] = [
 def run_demo(
     out: Path, customers: int = 2000, seed: int = 0, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Generate the demo retailer into ``out``, run every stage, and write ``out/report.html``."""
+    """Generate the demo retailer into ``out``, run every stage, and write ``out/report.html``.
+
+    Privacy is on as in a new project: the two key files go to ``.crmlens-keys`` beside ``out``
+    (derived from ``seed``: the people are fictional, and the run reproducible), identifiers are
+    pseudonymised at ingest and every stage enforces consent.
+    """
     from crmlens.datasets.demo import generate_demo
 
     steps: list[dict[str, Any]] = []
@@ -307,7 +359,10 @@ def run_demo(
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
     paths = generate_demo(out, customers=customers, seed=seed)
-    done("generate", started, customers=customers)
+    # privacy by default: keys in .crmlens-keys beside the output folder, pseudonymisation and consent on;
+    # the fictional demo's keys follow the seed, so the same seed gives the same ids and figures anywhere
+    keys = provision_keys(paths.project_file, demo_seed=seed)
+    done("generate", started, customers=customers, key_folder=str(keys["pseudonym_key_file"].parent))
 
     with open_workspace(paths.project_file.parent) as ws:
         started = time.perf_counter()
@@ -317,6 +372,7 @@ def run_demo(
             started,
             rows_loaded=sum(r.rows_loaded for r in results),
             rows_quarantined=sum(r.rows_quarantined for r in results),
+            pseudonymised=ws.config.privacy.pseudonymise,
         )
         started = time.perf_counter()
         built = ws.build([DEMO_CUTOFF, ws.latest_day()], seed=seed)

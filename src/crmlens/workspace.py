@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +13,10 @@ from crmlens.config import ProjectConfig, load_config
 from crmlens.engine import DuckDBEngine
 from crmlens.exceptions import NotFittedError
 from crmlens.ingest import Loader, LoadResult, ensure_schema, quality_report
+
+if TYPE_CHECKING:
+    from crmlens.privacy.component import PrivacyComponent
+    from crmlens.privacy.keys import ProjectKeys
 
 PROJECT_FILE = "crmlens.yaml"
 
@@ -43,6 +48,52 @@ class Workspace:
                     on_input(result)
         return results
 
+    @cached_property
+    def keys(self) -> ProjectKeys:
+        """The project's pseudonymisation and vault keys (environment or key files outside the project)."""
+        from crmlens.privacy.keys import project_keys
+
+        return project_keys(self.config.privacy, self.folder)
+
+    @property
+    def audit_head(self) -> Path:
+        """The file beside the warehouse that keeps the audit log's last hash (catches a cut-off log)."""
+        return self.warehouse_path.with_name(self.warehouse_path.name + ".audit-head")
+
+    @property
+    def privacy(self) -> PrivacyComponent:
+        """``ws.privacy``: scan, report, consent, erase, export and audit on this warehouse."""
+        from crmlens.privacy.component import PrivacyComponent
+
+        return PrivacyComponent(self.engine, audit_head=self.audit_head, keys=self.keys)
+
+    @property
+    def enforce_consent(self) -> bool:
+        """``privacy.consent: enforce`` (the default): stages leave out customers without consent."""
+        return self.config.privacy.enforce_consent
+
+    def resolve_identities(self, seed: int = 0, **overrides: Any) -> dict[str, Any]:
+        """Identity resolution with the project's ``identity`` options and privacy keys.
+
+        With pseudonymised identifiers, identity reads their clear values from the vault (in
+        memory, audited); with pseudonymisation but no vault it matches the tokens exactly.
+        """
+        from crmlens.identity import identity_options, resolve_identities
+        from crmlens.privacy.audit import AuditLog
+
+        options: dict[str, Any] = {
+            "seed": seed,
+            **identity_options(self.config.identity, self.folder),
+            **overrides,
+        }
+        privacy = self.config.privacy
+        if privacy.pseudonymise:
+            options.setdefault("pseudonym_key", self.keys.pseudonym)
+            options.setdefault("vault_key", self.keys.vault if privacy.vault else None)
+            options.setdefault("match_tokens", not privacy.vault)
+            options.setdefault("audit", AuditLog(self.engine, head_path=self.audit_head))
+        return resolve_identities(self.engine, **options)
+
     def build(self, as_of: str | list[str] | None = None, seed: int = 0) -> dict[str, Any]:
         """Resolve identities, then compute ``customer_360`` at each cutoff (default: the last order day).
 
@@ -50,10 +101,8 @@ class Workspace:
         never_link, source_priority, survivorship) and ``features.as_of`` (a date or a list).
         """
         from crmlens.features import FeatureBuilder
-        from crmlens.identity import identity_options, resolve_identities
 
-        options = {"seed": seed, **identity_options(self.config.identity, self.folder)}
-        summary = resolve_identities(self.engine, **options)
+        summary = self.resolve_identities(seed=seed)
         cutoffs = as_of or self.config.features.get("as_of") or self.latest_day()
         cutoffs = [cutoffs] if isinstance(cutoffs, str) else list(cutoffs)
         builder = FeatureBuilder(top_categories=self.config.features.get("top_categories", 8))

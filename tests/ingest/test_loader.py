@@ -269,6 +269,7 @@ def test_rejects_of_one_file_do_not_leak_into_the_next(tmp_path: Path) -> None:
 
 def test_pseudonymised_at_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRMLENS_PSEUDONYM_KEY", "a-test-key-of-at-least-16-bytes")
+    monkeypatch.setenv("CRMLENS_VAULT_KEY", "a-vault-key-of-at-least-16-bytes")  # clear values kept sealed
     write(tmp_path / "c.csv", "customer_key,name,email,phone\nk1,张伟,zw@example.com,13800138000\n")
     write(tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,k1,2024-01-02,1\n")
     sources = [

@@ -97,15 +97,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Resolve source_customers into customers; fill customer_id in every fact table."""
-        from crmlens.identity import identity_options, resolve_identities
         from crmlens.workspace import open_workspace
 
         with open_workspace(project) as ws, progress(not as_json) as bar:
             task = bar.add_task("resolving identities", total=1)
-            options = {"seed": seed, **identity_options(ws.config.identity, ws.folder)}
-            if threshold is not None:
-                options["threshold"] = threshold
-            summary = resolve_identities(ws.engine, retrain=retrain, **options)
+            options = {} if threshold is None else {"threshold": threshold}
+            summary = ws.resolve_identities(seed=seed, retrain=retrain, **options)  # with the privacy keys
             bar.advance(task)
         metrics = {
             "records": summary["records"],

@@ -1,4 +1,4 @@
-"""``crmlens privacy scan|report|erase|export`` and ``crmlens audit verify``.
+"""``crmlens privacy scan|report|erase|export|keygen`` and ``crmlens audit verify``.
 
 Commands work on the project's warehouse (``crmlens.yaml`` in the current folder, or ``--db``);
 an encrypted warehouse opens with the key in ``CRMLENS_WAREHOUSE_KEY``.
@@ -41,6 +41,17 @@ def _open(db: Path | None, read_only: bool = False) -> Engine:
     if not path.exists():
         raise ConfigError(f"warehouse {path} not found: run `crmlens ingest` first, or pass --db FILE")
     return open_warehouse(path, read_only=read_only)
+
+
+def _project_keys(db: Path | None) -> Any:
+    """The keys of the project in the current folder (None with --db or without crmlens.yaml)."""
+    project = Path("crmlens.yaml")
+    if db is not None or not project.exists():
+        return None
+    from crmlens.config import load_config
+    from crmlens.privacy.keys import project_keys
+
+    return project_keys(load_config(project).privacy, Path("."))
 
 
 def _head_path(db: Path | None) -> Path:
@@ -139,6 +150,7 @@ def register(app: typer.Typer) -> None:
                 ("privacy", [result["metrics"]]),
                 ("PII by column (clean columns omitted)", _column_rows(result["columns"])),
                 ("consent", consent),
+                ("excluded for lack of consent, by stage", result["exclusions"]),
             ],
         )
         if not json_out:
@@ -164,6 +176,7 @@ def register(app: typer.Typer) -> None:
         from crmlens.privacy.audit import AuditLog
         from crmlens.privacy.erasure import erase_customer
 
+        keys = _project_keys(db)
         with _open(db) as engine, progress(not json_out) as bar:
             task = bar.add_task(f"erasing customer {customer}", total=1)
             result = erase_customer(
@@ -175,6 +188,8 @@ def register(app: typer.Typer) -> None:
                 reason=reason,
                 audit=AuditLog(engine, head_path=_head_path(db)),
                 receipt_path=receipt,
+                pseudonym_key=keys.pseudonym if keys else None,
+                vault_key=keys.vault if keys else None,
             )
             bar.advance(task)
         rows = [{"table": t, **counts} for t, counts in result["tables"].items()]
@@ -205,6 +220,11 @@ def register(app: typer.Typer) -> None:
             "--vault-key-env",
             help="Environment variable holding the vault key, to include clear values.",
         ),
+        reveal: bool = typer.Option(
+            False,
+            "--reveal",
+            help="Include clear values, with the project's vault key (privacy.vault_key_file).",
+        ),
         db: Path = typer.Option(None, "--db", help=_DB_HELP),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
@@ -215,7 +235,14 @@ def register(app: typer.Typer) -> None:
         from crmlens.privacy.crypto import encrypt_bytes
         from crmlens.privacy.erasure import export_customer
 
-        vault_key = None
+        keys = _project_keys(db)
+        vault_key: str | bytes | None = None
+        if reveal:
+            if keys is None or keys.vault is None:
+                raise ConfigError(
+                    "--reveal: no vault key for this project (privacy.vault_key_file or CRMLENS_VAULT_KEY)"
+                )
+            vault_key = keys.vault
         if vault_key_env:
             vault_key = os.environ.get(vault_key_env)
             if not vault_key:
@@ -226,7 +253,9 @@ def register(app: typer.Typer) -> None:
                 "--encrypt: set CRMLENS_EXPORT_PASSPHRASE to the passphrase for the export file"
             )
         with _open(db) as engine:
-            data = export_customer(engine, customer, source, vault_key=vault_key)
+            data = export_customer(
+                engine, customer, source, vault_key=vault_key, pseudonym_key=keys.pseudonym if keys else None
+            )
             body = (to_json(data) + "\n").encode("utf-8")
             out.write_bytes(encrypt_bytes(body, passphrase) if passphrase else body)
             AuditLog(engine, head_path=_head_path(db)).append(
@@ -236,6 +265,33 @@ def register(app: typer.Typer) -> None:
         rows = [{"table": t, "rows": len(r)} for t, r in data["tables"].items()]
         metrics = {"tables": len(rows), "rows": sum(r["rows"] for r in rows), "encrypted": bool(passphrase)}
         emit({"metrics": metrics, "anchors": {}, "file": str(out)}, json_out, tables=[("exported", rows)])
+
+    @privacy_app.command("keygen")
+    def keygen(
+        project: Path = typer.Option(Path("."), "--project", "-p", help="The project folder."),
+        key_dir: Path = typer.Option(
+            None,
+            "--key-dir",
+            help="Folder for the key files (outside the project); default: ../.crmlens-keys.",
+        ),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Create the project's pseudonymisation and vault keys outside it; turn pseudonymisation on in crmlens.yaml.
+
+        Existing key files are kept: a new pseudonymisation key would stop new loads joining old ones.
+        """
+        from crmlens.privacy.keys import provision_keys
+
+        target = project / "crmlens.yaml"
+        if not target.exists():
+            raise ConfigError(f"{target} not found; create the project with `crmlens init DIR`")
+        made = provision_keys(target, key_dir)
+        payload = {k: str(v) if isinstance(v, Path) else v for k, v in made.items()}
+        emit(payload, json_out, tables=[("keys", [{"file": f, "new": f in made["created"]} for f in (
+            payload["pseudonym_key_file"], payload["vault_key_file"])])])  # fmt: skip
+        if not json_out:
+            console.print("Back these files up and keep them out of version control: without them new loads "
+                          "cannot join old ones and the vault cannot be read.")  # fmt: skip
 
     @audit_app.command("verify")
     def verify(

@@ -79,10 +79,16 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"{target} exists already; edit it, or choose another folder")
         (folder / "exports").mkdir(parents=True, exist_ok=True)
         target.write_text(EXAMPLE, encoding="utf-8")
+        from crmlens.privacy.keys import provision_keys
+
+        keys = provision_keys(target)  # pseudonymisation on, keys beside (never inside) the project
         if json_out:
-            emit({"project_file": str(target)}, True)
+            emit({"project_file": str(target), "key_folder": str(keys["pseudonym_key_file"].parent)}, True)
         else:
             console.print(f"Created {target}. Describe your sources there, then run `crmlens ingest`.")
+            console.print(
+                f"Privacy keys: {keys['pseudonym_key_file'].parent} (back them up; keep them out of version control)."
+            )
 
     @app.command("ingest")
     def ingest(

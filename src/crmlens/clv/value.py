@@ -136,12 +136,16 @@ def score_customers(
     unit: str = "W",
     model: str = "auto",
     table: str = "orders",
+    consent: bool = True,
 ) -> pd.DataFrame:
     """CLV for every customer in the warehouse ``orders`` table, as of its last order (or ``as_of``).
 
     Returns ``customer_id, p_alive, expected_purchases, expected_spend, clv, tier``; write it to
-    ``scores`` with :func:`scores_frame`.
+    ``scores`` with :func:`scores_frame`. CLV is profiling: with ``consent`` (the default) the
+    models are fitted on, and score, only customers with profiling consent.
     """
+    from crmlens.privacy.consent import enforce_consent
+
     _check_finance(horizon_days, margin, discount_rate)
     if as_of is None:
         last = engine.query(f'SELECT max(ts) FROM "{table}" WHERE customer_id IS NOT NULL').scalar()
@@ -151,6 +155,9 @@ def score_customers(
             )
         as_of = pd.Timestamp(last).normalize()
     summary = summary_sql(engine, as_of, None, unit, table=table)
+    summary = enforce_consent(engine, summary, "profiling", "clv", enforce=consent).reset_index(drop=True)
+    if summary.empty:
+        raise ValidationError("clv: no customer with orders has consented to profiling")
     result = fit_clv(summary, unit=unit, model=model)
     values = customer_value(result, summary, horizon_days, margin, discount_rate)
     values["tier"] = assign_tiers(values["clv"].fillna(values["expected_purchases"]))

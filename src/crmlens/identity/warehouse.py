@@ -62,7 +62,10 @@ def parse_key(key: str | Sequence[str]) -> tuple[str | None, str]:
 
 
 def _positions(
-    records: pd.DataFrame, pairs: Iterable[Sequence[Any]] | None, what: str
+    records: pd.DataFrame,
+    pairs: Iterable[Sequence[Any]] | None,
+    what: str,
+    pseudonym_key: bytes | str | None = None,
 ) -> list[tuple[int, int]]:
     if not pairs:
         return []
@@ -79,6 +82,10 @@ def _positions(
         found = []
         for key in pair:
             source, k = parse_key(key)
+            if pseudonym_key is not None and not k.startswith("pz_"):  # keys were tokenised at ingest
+                from crmlens.privacy.pseudonymise import Tokenizer
+
+                k = Tokenizer(pseudonym_key).token(k)
             pos = by_full.get((source, k)) if source is not None else by_key.get(k)
             if pos is not None:
                 found.append(pos)
@@ -189,6 +196,10 @@ def resolve_identities(
     source_priority: Sequence[str] | None = None,
     fact_tables: Sequence[str] = FACT_TABLES,
     retrain: bool = False,
+    vault_key: str | bytes | None = None,
+    pseudonym_key: str | bytes | None = None,
+    match_tokens: bool = False,
+    audit: Any = None,
 ) -> dict[str, Any]:
     """Resolve ``source_customers`` into customers; write ``customer_links``, ``customers``, fill facts.
 
@@ -210,6 +221,17 @@ def resolve_identities(
     retrain : bool
         Train the Splink model again even when the stored one fits (it is retrained anyway once
         the records have doubled since it was trained).
+    vault_key : str or bytes
+        When identifiers were pseudonymised at ingest: the key of ``pii_vault``. Identity is the one
+        task declared to read clear values (:mod:`crmlens.privacy.minimise`); it decrypts them in
+        memory to compare names and addresses fuzzily, and writes only keys, ids and tokens.
+    pseudonym_key : str or bytes
+        The ingest key, so that ``must_link`` / ``never_link`` may name clear source keys.
+    match_tokens : bool
+        Match pseudonymised identifiers as they are (exact equality of tokens) when there is no
+        vault; without it, tokens and no ``vault_key`` is an error.
+    audit : AuditLog
+        Where the read of clear values is logged (default: the warehouse's audit log).
 
     Returns
     -------
@@ -240,6 +262,7 @@ def resolve_identities(
         f"SELECT {select} FROM source_customers WHERE customer_key IS NOT NULL ORDER BY source, customer_key"
     ).to_pandas()
     records = records.drop_duplicates(["source", "customer_key"], keep="last").reset_index(drop=True)
+    compared, revealed = _clear_for_matching(engine, records, vault_key, match_tokens, audit)
     n_sources = int(records["source"].nunique())
     model = None
     if not retrain and engine.has_table(MODEL):
@@ -247,7 +270,7 @@ def resolve_identities(
         if len(stored) and int(stored["records"].iloc[0]) * 2 >= len(records):
             model = json.loads(stored["model"].iloc[0])
     linker = RecordLinker(
-        {c: r for c, r in WAREHOUSE_ROLES.items() if records[c].notna().any()},
+        {c: r for c, r in WAREHOUSE_ROLES.items() if compared[c].notna().any()},
         threshold=threshold,
         link_type="link_and_dedupe" if n_sources > 1 else "dedupe_only",
         source_col="source" if n_sources > 1 else None,
@@ -256,9 +279,9 @@ def resolve_identities(
     )
     if len(records):
         result = linker.fit_predict(
-            records,
-            _positions(records, must_link, "must_link"),
-            _positions(records, never_link, "never_link"),
+            compared,
+            _positions(records, must_link, "must_link", pseudonym_key),
+            _positions(records, never_link, "never_link", pseudonym_key),
         )
     else:
         result = pd.DataFrame(
@@ -338,8 +361,36 @@ def resolve_identities(
         "links_by_rule": {str(k): int(v) for k, v in by_rule.items()},
         "blocking_rules": [" & ".join(r) for r in getattr(linker, "blocking_rules_", [])],
         "model_reused": bool(getattr(linker, "reused_model_", False)),
+        "clear_values_from_vault": revealed,
         "seconds": round(time.perf_counter() - start, 3),
     }
+
+
+def _clear_for_matching(
+    engine: Engine, records: pd.DataFrame, vault_key: str | bytes | None, match_tokens: bool, audit: Any
+) -> tuple[pd.DataFrame, int]:
+    """The records as the matcher compares them: pseudonymised identifiers revealed from the vault, in memory.
+
+    ``records`` itself keeps the tokens, so links and golden records are written with tokens only.
+    """
+    from crmlens.privacy.minimise import TASKS, reveal_for_task
+    from crmlens.privacy.pii import TOKEN_RE
+
+    columns = [c for c in TASKS["identity"].clear_pii if c in records.columns]
+    tokenised = [
+        c for c in columns if records[c].dropna().astype(str).map(lambda v: bool(TOKEN_RE.match(v))).any()
+    ]
+    if not tokenised:
+        return records, 0
+    if vault_key is None:
+        if match_tokens:
+            return records, 0
+        raise ConfigError(
+            f"identity: source_customers holds pseudonymised {', '.join(tokenised)}; fuzzy matching needs their "
+            "clear values from the vault: pass vault_key (privacy.vault_key_file or CRMLENS_VAULT_KEY), or "
+            "match_tokens=True to match them exactly"
+        )
+    return reveal_for_task(engine, records, tokenised, vault_key, "identity", audit=audit)
 
 
 def _write_customers(engine: Engine, customers: pd.DataFrame) -> None:

@@ -81,11 +81,18 @@ class Loader:
         self.config = config
         self.base = base
         self.pseudonym_key: bytes | None = None
-        if config.privacy.pseudonymise:
-            from crmlens.privacy import load_key
+        self.vault_key: bytes | None = None
+        if config.privacy.pseudonymise:  # keys from the environment or key files outside the project
+            from crmlens.privacy.keys import project_keys
 
-            self.pseudonym_key = load_key(env=config.privacy.key_env)
+            keys = project_keys(config.privacy, base)
+            self.pseudonym_key = keys.pseudonym
+            self.vault_key = keys.vault if config.privacy.vault else None
         ensure_schema(engine)
+        if self.pseudonym_key is not None:
+            from crmlens.privacy.pseudonymise import check_key
+
+            check_key(engine, self.pseudonym_key)
         register_functions(engine, config.default_region)
         engine.execute("SET enable_progress_bar = false")
 
@@ -283,10 +290,24 @@ class Loader:
         if self.pseudonym_key is not None:  # identifiers become keyed tokens before anything is written
             from crmlens.privacy import protect_staged
 
-            protect_staged(self.engine, "__clean", table.name, self.pseudonym_key)
+            protect_staged(self.engine, "__clean", table.name, self.pseudonym_key, vault_key=self.vault_key)
         if derived:
             columns.append("line_no")
         self._write(source, spec, table, columns, result, rejects)
+        if self.pseudonym_key is not None:  # rejected rows keep source headers: protect those too
+            from crmlens.privacy.pseudonymise import IDENTIFIER_COLUMNS, protect_quarantine
+
+            headers = [
+                staged.headers[c] for c in IDENTIFIER_COLUMNS.get(table.name, ()) if c in staged.headers
+            ]
+            protect_quarantine(
+                self.engine,
+                result.load_id,
+                headers,
+                self.pseudonym_key,
+                vault_key=self.vault_key,
+                entity=table.name,
+            )
         if source.incremental and sql.WATERMARK_COLUMN in self.engine.columns("__raw"):
             mark = con.execute(
                 f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __raw WHERE rowid IN "

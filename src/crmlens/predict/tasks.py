@@ -186,13 +186,18 @@ def train_task(
     registry: Any = None,
     n_trials: int = 12,
     seed: int = 0,
+    consent: bool = True,
 ) -> dict[str, Any]:
     """Train ``task`` on the warehouse; returns metrics (ours and anchors on the same test), the model, its manifest.
 
     The labels need ``horizon_days`` of orders after ``as_of``: pick an ``as_of`` at least that far
     before the last order. Earlier snapshots of ``features_table`` (``as_of`` minus k x horizon) are
-    used for training when present, and the test is then the ``as_of`` snapshot.
+    used for training when present, and the test is then the ``as_of`` snapshot. Training is
+    profiling: with ``consent`` (the default) customers without profiling consent are left out of
+    every snapshot.
     """
+    from crmlens.privacy.consent import enforce_consent
+
     spec = get_task(task)
     _require_tables(engine, features_table)
     last = engine.query("SELECT max(ts) FROM orders").scalar() if engine.has_table("orders") else None
@@ -207,6 +212,7 @@ def train_task(
             "labels would be incomplete: choose an earlier --as-of or a shorter --horizon-days"
         )
     test = _labelled(engine, task, as_of, horizon_days, features_table, category)
+    test = enforce_consent(engine, test, "profiling", f"{task} training", enforce=consent)
     if test.empty:
         raise ValidationError(
             f"no labelled customers in {features_table} as of {as_of_ts.date()}; "
@@ -216,7 +222,13 @@ def train_task(
         f'SELECT DISTINCT CAST(as_of AS DATE) AS d FROM "{features_table}" ORDER BY d'
     ).to_pandas()
     earlier = [d for d in pd.to_datetime(dates["d"]) if d + timedelta(days=horizon_days) <= as_of_ts]
-    train_parts = [_labelled(engine, task, d.date(), horizon_days, features_table, category) for d in earlier]
+    train_parts = [
+        enforce_consent(
+            engine, _labelled(engine, task, d.date(), horizon_days, features_table, category), "profiling",
+            f"{task} training", enforce=consent, log=False,
+        )
+        for d in earlier
+    ]  # fmt: skip
     train = (
         pd.concat([p for p in train_parts if not p.empty], ignore_index=True)
         if train_parts
@@ -292,13 +304,18 @@ def score_task(
     features_table: str = "customer_360",
     actions: dict[str, str] | None = None,
     top: int = 3,
+    consent: bool = True,
 ) -> dict[str, Any]:
     """Score every customer of the ``as_of`` snapshot (the latest by default) into ``scores``.
 
     Replaces the rows of this task in ``scores`` in one transaction; ``reasons`` is a JSON object
     ``{"reasons": [{feature, contribution, text}], "action": ...}`` (action for churn). Returns counts and a
-    PSI drift report against the training data.
+    PSI drift report against the training data. With ``consent`` (the default) only customers with
+    profiling consent are scored, and the suggested action (a next best action, i.e. marketing)
+    is withheld for those without marketing consent.
     """
+    from crmlens.privacy.consent import enforce_consent
+
     spec = get_task(task)
     _require_tables(engine, features_table)
     if as_of is None:
@@ -306,6 +323,11 @@ def score_task(
     frame = _snapshot(engine, as_of, features_table)
     if frame.empty:
         raise ValidationError(f"{features_table} has no rows as of {as_of}")
+    frame = enforce_consent(engine, frame, "profiling", f"{task} scoring", enforce=consent).reset_index(
+        drop=True
+    )
+    if frame.empty:
+        raise ValidationError(f"no customer of {features_table} as of {as_of} has consented to profiling")
     X = _features(frame)
     if task == "churn" and actions is None:
         actions = load_actions(None)
@@ -317,11 +339,19 @@ def score_task(
         labels = np.where(
             explained["score"] >= q[1], "high", np.where(explained["score"] >= q[0], "medium", "low")
         )
+    suggested = list(explained.get("action", [None] * len(explained)))
+    if actions is not None:  # a suggested action is a next best action: marketing consent only
+        reachable = enforce_consent(
+            engine, frame[["customer_id"]], "marketing", "next best action", enforce=consent
+        )
+        allowed = np.zeros(len(frame), dtype=bool)
+        allowed[reachable.index.to_numpy()] = True
+        suggested = [a if ok else None for a, ok in zip(suggested, allowed, strict=True)]
     reasons = [
         json.dumps(
             {"reasons": json.loads(r), **({"action": a} if actions is not None else {})}, ensure_ascii=False
         )
-        for r, a in zip(explained["reasons"], explained.get("action", [None] * len(explained)), strict=True)
+        for r, a in zip(explained["reasons"], suggested, strict=True)
     ]
     out = pd.DataFrame(
         {
@@ -351,3 +381,32 @@ def score_task(
         "drift": drift,
         "drifted": [d["feature"] for d in drift if d["status"] == "drift"],
     }
+
+
+def target_list(
+    engine: Engine,
+    task: str = "churn",
+    labels: tuple[str, ...] | None = None,
+    capacity: int | None = None,
+    *,
+    consent: bool = True,
+) -> pd.DataFrame:
+    """The customers to contact for ``task``: its top tier (or ``labels``), highest scores first, with the action.
+
+    A target list is marketing: with ``consent`` (the default) customers without marketing
+    consent never appear. ``capacity`` keeps the first N. Columns: ``customer_id, score, label, action``.
+    """
+    from crmlens.privacy.consent import enforce_consent
+
+    spec = get_task(task)
+    _require_tables(engine, "scores")
+    wanted = list(labels or spec.labels[:1])
+    frame = engine.query(
+        "SELECT customer_id, score, label, json_extract_string(reasons, '$.action') AS action FROM scores "
+        "WHERE task = $task AND list_contains($labels, label) ORDER BY score DESC, customer_id",
+        {"task": task, "labels": wanted},
+    ).to_pandas()
+    frame = enforce_consent(engine, frame, "marketing", f"{task} target list", enforce=consent)
+    if capacity is not None:
+        frame = frame.head(int(capacity))
+    return frame.reset_index(drop=True)

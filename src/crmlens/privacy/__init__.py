@@ -4,7 +4,15 @@ encryption at rest and differential privacy."""
 from crmlens.privacy.access import ROLES, AccessControl, AccessDenied, User, has_permission
 from crmlens.privacy.audit import AuditLog, VerifyResult, verify_file
 from crmlens.privacy.component import PrivacyComponent
-from crmlens.privacy.consent import consent_coverage, consent_predicate, consented, filter_consented
+from crmlens.privacy.consent import (
+    consent_coverage,
+    consent_exclusions,
+    consent_predicate,
+    consent_recorded,
+    consented,
+    enforce_consent,
+    filter_consented,
+)
 from crmlens.privacy.crypto import (
     Sealer,
     decrypt_file,
@@ -24,6 +32,8 @@ from crmlens.privacy.dp import (
     suppress_small_groups,
 )
 from crmlens.privacy.erasure import erase_customer, export_customer, find_subject
+from crmlens.privacy.keys import ProjectKeys, project_keys, provision_keys
+from crmlens.privacy.minimise import TaskScope, reveal_for_task
 from crmlens.privacy.pii import (
     column_hint,
     find_pii,
@@ -35,10 +45,14 @@ from crmlens.privacy.pii import (
 )
 from crmlens.privacy.pseudonymise import (
     Tokenizer,
+    check_key,
     load_key,
+    protect_quarantine,
     protect_staged,
     pseudonymise_columns,
+    pseudonymise_json_fields,
     reveal,
+    reveal_many,
     scrub_columns,
     select_columns,
 )
@@ -50,13 +64,18 @@ __all__ = [
     "AccessDenied",
     "AuditLog",
     "PrivacyComponent",
+    "ProjectKeys",
     "Sealer",
+    "TaskScope",
     "Tokenizer",
     "User",
     "VerifyResult",
+    "check_key",
     "column_hint",
     "consent_coverage",
+    "consent_exclusions",
     "consent_predicate",
+    "consent_recorded",
     "consented",
     "decrypt_file",
     "dp_by_segment",
@@ -66,6 +85,7 @@ __all__ = [
     "dp_sum",
     "encrypt_file",
     "encrypt_warehouse",
+    "enforce_consent",
     "erase_customer",
     "export_customer",
     "filter_consented",
@@ -78,9 +98,15 @@ __all__ = [
     "load_warehouse_key",
     "open_warehouse",
     "privacy_report",
+    "project_keys",
+    "protect_quarantine",
     "protect_staged",
+    "provision_keys",
     "pseudonymise_columns",
+    "pseudonymise_json_fields",
     "reveal",
+    "reveal_for_task",
+    "reveal_many",
     "safe_export",
     "scan_table",
     "scan_values",

@@ -21,6 +21,7 @@ from crmlens.engine.base import Engine
 from crmlens.privacy.audit import AuditLog, VerifyResult
 from crmlens.privacy.consent import consent_predicate, consented
 from crmlens.privacy.erasure import erase_customer, export_customer
+from crmlens.privacy.keys import ProjectKeys
 from crmlens.privacy.pii import scan_warehouse
 from crmlens.privacy.pseudonymise import load_key, protect_staged
 from crmlens.privacy.report import privacy_report
@@ -36,11 +37,17 @@ class PrivacyComponent:
     """
 
     def __init__(
-        self, engine: Engine, *, audit_head: str | os.PathLike[str] | None = None, actor: str = "system"
+        self,
+        engine: Engine,
+        *,
+        audit_head: str | os.PathLike[str] | None = None,
+        actor: str = "system",
+        keys: ProjectKeys | None = None,
     ) -> None:
         self.engine = engine
         self.actor = actor
         self.audit_head = audit_head
+        self.keys = keys
 
     @property
     def audit(self) -> AuditLog:
@@ -48,9 +55,10 @@ class PrivacyComponent:
 
     def protect_staged(self, table: str, entity: str, key: bytes | str | None = None) -> dict[str, object]:
         """Tokenise identifiers and scrub free text of a staged table (key from the environment by default)."""
-        secret = key if key is not None else load_key()
+        secret = key if key is not None else (self.keys.pseudonym if self.keys else None) or load_key()
         assert secret is not None
-        return protect_staged(self.engine, table, entity, secret)
+        vault = self.keys.vault if self.keys else None
+        return protect_staged(self.engine, table, entity, secret, vault_key=vault)
 
     def consented(self, purpose: str) -> pd.DataFrame:
         return consented(self.engine, purpose)
@@ -82,12 +90,20 @@ class PrivacyComponent:
             reason=reason,
             audit=self.audit,
             receipt_path=receipt_path,
+            pseudonym_key=self._pseudonym_key,
+            vault_key=self.keys.vault if self.keys else None,
         )
+
+    @property
+    def _pseudonym_key(self) -> bytes | None:
+        return self.keys.pseudonym if self.keys else None
 
     def export(
         self, customer: str | int, source: str | None = None, vault_key: str | bytes | None = None
     ) -> dict[str, Any]:
-        data = export_customer(self.engine, customer, source, vault_key=vault_key)
+        data = export_customer(
+            self.engine, customer, source, vault_key=vault_key, pseudonym_key=self._pseudonym_key
+        )
         self.audit.append(
             self.actor,
             "privacy.export",

@@ -4,10 +4,17 @@ Flags come from the sources (``source_customers.consent_marketing`` / ``consent_
 the golden record (``customers``). The rule is opt-in and strict: a customer is allowed for a
 purpose when a record says yes and no linked source record says no; unknown (NULL) is no. Stages
 use :func:`consent_predicate` inside their SQL, or :func:`filter_consented` on a frame.
+
+The warehouse entry points call :func:`enforce_consent` (on unless ``privacy.consent: off``):
+profiling gates segments, model training and scoring, CLV and recommendations; marketing gates
+every list of people to contact (target lists, next best actions, offers). Each call records in
+``consent_log`` how many customers the stage left out, for the report. A warehouse that holds no
+consent flag at all (no customer records) has nobody to exclude; the log says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -16,8 +23,12 @@ from crmlens.engine.base import Engine
 from crmlens.exceptions import ConfigError, NotFittedError
 
 __all__ = [
+    "CONSENT_LOG",
     "PURPOSES",
     "consent_coverage",
+    "consent_exclusions",
+    "consent_recorded",
+    "enforce_consent",
     "consent_predicate",
     "consent_sql",
     "consented",
@@ -26,6 +37,7 @@ __all__ = [
 
 # purpose -> the flag column; profiling covers training, scoring and segmenting; marketing covers targeting.
 PURPOSES = {"marketing": "consent_marketing", "profiling": "consent_profiling"}
+CONSENT_LOG = "consent_log"
 
 
 def _flag(purpose: str) -> str:
@@ -127,3 +139,75 @@ def consent_coverage(engine: Engine) -> dict[str, Any]:
             "allowed_customers": allowed,
         }
     return out
+
+
+def consent_recorded(engine: Engine, purpose: str) -> bool:
+    """Whether the warehouse holds any record that can carry ``purpose``'s flag (customers or source records)."""
+    flag = _flag(purpose)
+    tables = set(engine.tables())
+    return any(
+        table in tables and flag in engine.columns(table) and engine.count(table) > 0
+        for table in ("customers", "source_customers")
+    )
+
+
+def _log(
+    engine: Engine, stage: str, purpose: str, enforced: bool, customers: int, excluded: int, note: str
+) -> None:
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {CONSENT_LOG} (stage VARCHAR, purpose VARCHAR, enforced BOOLEAN, "
+        "customers BIGINT, excluded BIGINT, note VARCHAR, logged_at TIMESTAMP)"
+    )
+    engine.execute(
+        f"INSERT INTO {CONSENT_LOG} VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [stage, purpose, enforced, customers, excluded, note],
+    )
+
+
+def enforce_consent(
+    engine: Engine,
+    frame: pd.DataFrame,
+    purposes: str | Sequence[str],
+    stage: str,
+    *,
+    enforce: bool = True,
+    id_col: str = "customer_id",
+    log: bool = True,
+) -> pd.DataFrame:
+    """The rows of ``frame`` whose customer may be used for every one of ``purposes``; logs what ``stage`` left out.
+
+    ``enforce=False`` (``privacy.consent: off``) passes every row and logs that consent was not
+    enforced. Rows without a customer id are left out when enforcing: nobody consented for them.
+    """
+    if id_col not in frame.columns:
+        raise ConfigError(f"consent: {stage}: frame has no column {id_col!r}")
+    wanted = (purposes,) if isinstance(purposes, str) else tuple(purposes)
+    out = frame
+    for purpose in wanted:
+        _flag(purpose)
+        customers = int(out[id_col].nunique())
+        applied, excluded = False, 0
+        if not enforce:
+            note = "not enforced (privacy.consent: off)"
+        elif not consent_recorded(engine, purpose):
+            note = "no consent flags in the warehouse: nobody to exclude"
+        else:
+            allowed = set(consented(engine, purpose)["customer_id"].tolist())
+            keep = out[id_col].isin(allowed)
+            applied, excluded = True, int(out.loc[~keep, id_col].nunique())
+            out = out[keep]
+            note = "opt-in: no recorded yes, or a refusal in any source, excludes"
+        if log:
+            _log(engine, stage, purpose, applied, customers, excluded, note)
+    return out.copy() if out is not frame else out
+
+
+def consent_exclusions(engine: Engine) -> pd.DataFrame:
+    """The latest :func:`enforce_consent` record of each stage and purpose: customers seen, how many left out."""
+    if not engine.has_table(CONSENT_LOG):
+        return pd.DataFrame(columns=["stage", "purpose", "enforced", "customers", "excluded", "note"])
+    return engine.query(
+        f"SELECT stage, purpose, enforced, customers, excluded, note FROM {CONSENT_LOG} "
+        "QUALIFY row_number() OVER (PARTITION BY stage, purpose ORDER BY logged_at DESC) = 1 ORDER BY min(logged_at) "
+        "OVER (PARTITION BY stage), stage, purpose"
+    ).to_pandas()

@@ -6,6 +6,7 @@ Keys come from the environment (``CRMLENS_WAREHOUSE_KEY``) or the caller, never 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -114,6 +115,13 @@ def decrypt_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], passp
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _vault_aead(secret: bytes, salt: bytes) -> AESGCM:
+    """The cipher of one vault key, derived once per process: scrypt costs ~0.1 s by design, and a load
+    seals values in several steps (columns, kept-aside fields, rejected rows)."""
+    return AESGCM(_derive(secret, salt))
+
+
 class Sealer:
     """Encrypts many small values (vault entries, TOTP secrets) under one key, derived once.
 
@@ -122,7 +130,8 @@ class Sealer:
     """
 
     def __init__(self, key: str | bytes, salt: bytes = b"crmlens-vault-v1") -> None:
-        self._aead = AESGCM(_derive(key, salt))
+        secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+        self._aead = _vault_aead(secret, salt)
 
     def seal(self, value: str, context: str = "") -> bytes:
         nonce = os.urandom(_NONCE)

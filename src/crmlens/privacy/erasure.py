@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from crmlens.exceptions import ValidationError
 from crmlens.privacy.audit import AUDIT_TABLE, AuditLog
 from crmlens.privacy.crypto import Sealer
 from crmlens.privacy.pii import is_token
-from crmlens.privacy.pseudonymise import VAULT_TABLE, Tokenizer, load_key
+from crmlens.privacy.pseudonymise import VAULT_TABLE, Tokenizer, load_key, reveal_many
 
 __all__ = ["RETRAIN_TABLE", "Subject", "erase_customer", "export_customer", "find_subject"]
 
@@ -90,14 +91,19 @@ def _key_known(engine: Engine, tables: set[str], source: str, key: str) -> bool:
     return False
 
 
-def find_subject(engine: Engine, customer: str | int, source: str | None = None) -> Subject:
-    """Resolve a customer id (or, with ``source``, that source's customer key) to everything identifying them."""
+def find_subject(
+    engine: Engine, customer: str | int, source: str | None = None, pseudonym_key: bytes | str | None = None
+) -> Subject:
+    """Resolve a customer id (or, with ``source``, that source's customer key) to everything identifying them.
+
+    ``pseudonym_key`` (default: from the environment) finds a clear source key in a pseudonymised warehouse.
+    """
     tables = set(engine.tables())
     customer_id: int | None = None
     keys: set[tuple[str, str]] = set()
     if source is not None:
         key_value = str(customer)
-        secret = load_key(required=False)
+        secret = pseudonym_key if pseudonym_key is not None else load_key(required=False)
         if secret is not None and not is_token(key_value):
             # the warehouse holds tokens: a clear source key given by the requester is looked up by its token
             token = Tokenizer(secret).token(key_value)
@@ -191,13 +197,17 @@ def _rows(engine: Engine, table: str, where: str) -> list[dict[str, Any]]:
 
 
 def export_customer(
-    engine: Engine, customer: str | int, source: str | None = None, vault_key: str | bytes | None = None
+    engine: Engine,
+    customer: str | int,
+    source: str | None = None,
+    vault_key: str | bytes | None = None,
+    pseudonym_key: bytes | str | None = None,
 ) -> dict[str, Any]:
     """Everything held about one customer, table by table (right of access).
 
     With ``vault_key`` the clear values behind their tokens are included from the vault.
     """
-    subject = find_subject(engine, customer, source)
+    subject = find_subject(engine, customer, source, pseudonym_key)
     out: dict[str, Any] = {
         "customer_id": subject.customer_id,
         "source_keys": [{"source": s, "customer_key": k} for s, k in subject.keys],
@@ -229,9 +239,37 @@ def export_customer(
     return out
 
 
-def _subject_ref(subject: Subject) -> str | None:
+def _sealed_mentions(engine: Engine, subject: Subject, vault_key: str | bytes) -> set[str]:
+    """Tokens of sealed free-form values (rejected lines, raw fields kept aside) that mention the subject.
+
+    Their tokens are not the subject's own (they seal a whole line or a raw spelling), so they are
+    found by opening them and looking for the subject's clear identifiers.
+    """
+    if not engine.has_table(VAULT_TABLE):
+        return set()
+    clear = set(reveal_many(engine, subject.values, vault_key).values())
+    clear |= {re.sub(r"\D", "", v)[-11:] for v in clear if re.fullmatch(r"\+\d{8,15}", v)}  # phones as typed
+    needles = [v for v in clear if len(v) >= _MIN_SCRUB_LEN]
+    if not needles:
+        return set()
+    rows = engine.query(
+        f"SELECT token, value_enc FROM {VAULT_TABLE} WHERE field LIKE '%.raw.%' OR field LIKE '%.attributes.%'"
+    ).to_arrow()
+    sealer = Sealer(vault_key)
+    found = set()
+    for token, blob in zip(
+        rows.column("token").to_pylist(), rows.column("value_enc").to_pylist(), strict=True
+    ):
+        if any(n in sealer.open(bytes(blob), token) for n in needles):
+            found.add(token)
+    return found
+
+
+def _subject_ref(subject: Subject, key: bytes | str | None = None) -> str | None:
     """A keyed reference to the erased customer for the audit log (no clear id), when a key is set."""
-    key = load_key(required=False)
+    key = key if key is not None else load_key(required=False)
+    if isinstance(key, str):
+        key = key.encode("utf-8")
     if key is None:
         return None
     message = f"erasure:{subject.customer_id}:{sorted(subject.keys)}".encode()
@@ -273,23 +311,28 @@ def erase_customer(
     reason: str = "data subject request",
     audit: AuditLog | None = None,
     receipt_path: str | os.PathLike[str] | None = None,
+    pseudonym_key: bytes | str | None = None,
+    vault_key: str | bytes | None = None,
 ) -> dict[str, Any]:
     """Erase one customer everywhere and return the receipt (also written to ``receipt_path``).
 
     ``mode="delete"`` removes every row about the customer; ``mode="anonymise"`` keeps fact rows
     (orders, events, campaign contacts ...) with the customer's id, key, attributes and free text
     emptied, so revenue totals still add up. Tables about the person as a whole go in both modes.
+    With ``vault_key``, sealed rejected lines and raw values that mention the customer go too.
     """
     if mode not in ("delete", "anonymise"):
         raise ValidationError(f"erasure: mode {mode!r}; use 'delete' or 'anonymise'")
-    subject = find_subject(engine, customer, source)
+    subject = find_subject(engine, customer, source, pseudonym_key)
+    if vault_key is not None:
+        subject.values |= _sealed_mentions(engine, subject, vault_key)
     receipt: dict[str, Any] = {
         "receipt_id": str(uuid.uuid4()),
         "erased_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode,
         "reason": reason,
         "actor": actor,
-        "subject_ref": _subject_ref(subject),
+        "subject_ref": _subject_ref(subject, pseudonym_key),
         "source_keys": len(subject.keys),
         "tables": {},
         "text_cells_scrubbed": {},

@@ -265,7 +265,7 @@ _NOT_PERSON_TABLE = re.compile(
     r"^(products?|segments?|campaigns?|categor|events?|models?|compan|brands?|stores?|shops?)"
 )
 _NOT_PERSON = re.compile(
-    r"^(product|segment|campaign|file|table|column|category|event|source|model|task|company|brand)"
+    r"(^|_)(product|segment|campaign|file|table|column|category|event|source|model|task|company|brand)"
 )
 
 
@@ -273,7 +273,7 @@ def column_hint(column: str, table: str = "") -> tuple[str, str] | None:
     """(kind, class) that a column's name suggests, or None; ``product_name`` (or ``products.name``)
     is not a person's name."""
     name = column.strip().lower()
-    if _NOT_PERSON.match(name):
+    if _NOT_PERSON.search(name):  # product_name, bundled_product_name, segment_name ...
         return None
     for kind, cls, pattern in _HINTS:
         if pattern.search(name):

@@ -30,15 +30,20 @@ from crmlens.privacy.pii import column_hint
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
+    "KEY_CHECK_TABLE",
     "KEY_ENV",
     "KEY_FILE_ENV",
     "TEXT_COLUMNS",
     "TOKEN_PATTERN",
     "Tokenizer",
     "load_key",
+    "protect_quarantine",
     "protect_staged",
+    "check_key",
     "pseudonymise_columns",
+    "pseudonymise_json_fields",
     "reveal",
+    "reveal_many",
     "scrub_columns",
     "select_columns",
 ]
@@ -128,6 +133,27 @@ def _ensure_vault(engine: Engine) -> None:
     )
 
 
+def _vault_insert(engine: Engine, sealer: Sealer, values: list[str], tokens: list[str], field: str) -> None:
+    """Seal each clear value under its token (bound as associated data) into ``pii_vault``, once per token."""
+    _ensure_vault(engine)
+    sealed = pa.table(
+        {
+            "token": pa.array(tokens, pa.string()),
+            "field": pa.array([field] * len(tokens), pa.string()),
+            "value_enc": pa.array([sealer.seal(v, t) for v, t in zip(values, tokens, strict=True)]),
+        }
+    )
+    view = f"__pz_vault_{abs(hash(field)) % 10**8}"
+    engine.register(view, sealed)
+    try:
+        engine.execute(
+            f"INSERT INTO {VAULT_TABLE} SELECT s.token, s.field, s.value_enc, now()::TIMESTAMP "
+            f"FROM {view} s ANTI JOIN {VAULT_TABLE} v ON v.token = s.token"
+        )
+    finally:
+        _unregister(engine, view)
+
+
 def pseudonymise_columns(
     engine: Engine,
     table: str,
@@ -135,13 +161,15 @@ def pseudonymise_columns(
     key: bytes | str,
     *,
     vault_key: str | bytes | None = None,
+    field_prefix: str | None = None,
 ) -> None:
     """Replace the clear values of ``columns`` in ``table`` by their tokens, in place.
 
     Values that already are tokens are left alone, so running it twice changes nothing. With
     ``vault_key`` each clear value is also stored encrypted in ``pii_vault`` (token, field,
-    ciphertext) for the roles that may reveal it. It runs no transaction of its own: the loader
-    calls it inside the load transaction, so a failure leaves nothing half-pseudonymised.
+    ciphertext) for the roles that may reveal it; ``field`` is ``<field_prefix or table>.<column>``.
+    It runs no transaction of its own: the loader calls it inside the load transaction, so a
+    failure leaves nothing half-pseudonymised.
     """
     tokenizer = Tokenizer(key)
     sealer = Sealer(vault_key) if vault_key else None
@@ -169,36 +197,129 @@ def pseudonymise_columns(
         )
         if not distinct:
             continue
-        tokens = tokenizer.tokens(distinct)
-        mapping = pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
+        tokens = [tokenizer.token(v) for v in distinct]
+        if sealer is not None:
+            _vault_insert(engine, sealer, distinct, tokens, f"{field_prefix or table}.{column}")
         view = f"__pz_map_{abs(hash((table, column))) % 10**8}"
-        engine.register(view, mapping)
+        engine.register(
+            view, pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
+        )
         try:
-            if sealer is not None:
-                _ensure_vault(engine)
-                field = f"{table}.{column}"
-                sealed = pa.table(
-                    {
-                        "token": mapping.column("tok"),
-                        "field": pa.array([field] * len(tokens), pa.string()),
-                        "value_enc": pa.array(
-                            [sealer.seal(v, t or "") for v, t in zip(distinct, tokens, strict=True)]
-                        ),
-                    }
-                )
-                vault_view = view + "_vault"
-                engine.register(vault_view, sealed)
-                engine.execute(
-                    f"INSERT INTO {VAULT_TABLE} SELECT s.token, s.field, s.value_enc, now()::TIMESTAMP "
-                    f"FROM {vault_view} s ANTI JOIN {VAULT_TABLE} v ON v.token = s.token"
-                )
             engine.execute(
                 f"UPDATE {_quote(table)} SET {col} = m.tok FROM {view} m WHERE {_quote(table)}.{col} = m.v"
             )
         finally:
             _unregister(engine, view)
-            if sealer is not None:
-                _unregister(engine, view + "_vault")
+
+
+def _json_path(field: str) -> str:
+    return "'$.\"" + field.replace("'", "''").replace('"', '\\"') + "\"'"
+
+
+def pseudonymise_json_fields(
+    engine: Engine,
+    table: str,
+    column: str,
+    fields: Sequence[str],
+    key: bytes | str,
+    *,
+    vault_key: str | bytes | None = None,
+    field_prefix: str | None = None,
+    where: str | None = None,
+) -> int:
+    """Replace the string values of ``fields`` inside the JSON ``column`` by their tokens; returns values changed.
+
+    For what the loader keeps as JSON beside the canonical columns: unmapped source columns and
+    malformed e-mails or phones (``attributes``), and rejected rows (``quarantine.raw``), where an
+    identifier would otherwise stay in the clear. ``where`` limits the rows (one load's quarantine).
+    """
+    tokenizer = Tokenizer(key)
+    sealer = Sealer(vault_key) if vault_key else None
+    extra = f" AND ({where})" if where else ""
+    changed = 0
+    for name in fields:
+        value = f"json_extract_string({_quote(column)}, {_json_path(name)})"
+        distinct = (
+            engine.query(
+                f"SELECT DISTINCT {value} AS v FROM {_quote(table)} WHERE {value} IS NOT NULL "
+                f"AND NOT regexp_full_match({value}, '{TOKEN_PATTERN}'){extra}"
+            )
+            .to_arrow()
+            .column(0)
+            .to_pylist()
+        )
+        if not distinct:
+            continue
+        tokens = [tokenizer.token(v) for v in distinct]
+        if sealer is not None:
+            _vault_insert(engine, sealer, distinct, tokens, f"{field_prefix or table}.{column}.{name}")
+        view = f"__pz_json_{abs(hash((table, column, name))) % 10**8}"
+        engine.register(
+            view, pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
+        )
+        target = _quote(table)
+        lit_name = "'" + name.replace("'", "''") + "'"
+        row_value = f"json_extract_string({target}.{_quote(column)}, {_json_path(name)})"
+        try:
+            changed += int(
+                engine.query(
+                    f"SELECT count(*) FROM {target} JOIN {view} m ON {row_value} = m.v WHERE TRUE{extra}"
+                ).scalar()
+            )
+            engine.execute(
+                f"UPDATE {target} SET {_quote(column)} = json_merge_patch({target}.{_quote(column)}, "
+                f"json_object({lit_name}, m.tok)) FROM {view} m WHERE {row_value} = m.v{extra}"
+            )
+        finally:
+            _unregister(engine, view)
+    return changed
+
+
+KEY_CHECK_TABLE = "privacy_key_check"
+
+
+def check_key(engine: Engine, key: bytes | str) -> None:
+    """Refuse a pseudonymisation key other than the one the warehouse was first loaded with.
+
+    Tokens under another key would join nothing already loaded. The warehouse keeps only the
+    token of a fixed string, which tells whether a key is the same and nothing about the key.
+    """
+    probe = Tokenizer(key).token("crmlens key check")
+    engine.execute(f"CREATE TABLE IF NOT EXISTS {KEY_CHECK_TABLE} (probe VARCHAR, created_at TIMESTAMP)")
+    stored = engine.query(f"SELECT probe FROM {KEY_CHECK_TABLE} LIMIT 1").scalar()
+    if stored is None:
+        engine.execute(f"INSERT INTO {KEY_CHECK_TABLE} VALUES (?, now()::TIMESTAMP)", [probe])
+    elif stored != probe:
+        raise ConfigError(
+            "pseudonymisation key: this warehouse was loaded with another key, and tokens under a new key "
+            "would join nothing already loaded; use the original key file (privacy.key_file)"
+        )
+
+
+def reveal_many(engine: Engine, tokens: Iterable[str], vault_key: str | bytes) -> dict[str, str]:
+    """Token -> clear value for every given token held in the vault (others are absent), decrypted in memory.
+
+    The one bulk read of the vault; callers check permission and audit it
+    (:func:`crmlens.privacy.minimise.reveal_for_task`).
+    """
+    wanted = sorted({t for t in tokens if t})
+    if not wanted or not engine.has_table(VAULT_TABLE):
+        return {}
+    view = f"__pz_reveal_{abs(hash(tuple(wanted[:8]))) % 10**8}"
+    engine.register(view, pa.table({"token": pa.array(wanted, pa.string())}))
+    try:
+        rows = (
+            engine.query(
+                f"SELECT v.token, any_value(v.value_enc) AS value_enc FROM {VAULT_TABLE} v "
+                f"SEMI JOIN {view} w ON w.token = v.token GROUP BY v.token"
+            )
+            .to_arrow()
+            .to_pydict()
+        )
+    finally:
+        _unregister(engine, view)
+    sealer = Sealer(vault_key)
+    return {t: sealer.open(bytes(b), t) for t, b in zip(rows["token"], rows["value_enc"], strict=True)}
 
 
 def _unregister(engine: Engine, name: str) -> None:
@@ -315,13 +436,59 @@ def protect_staged(
     """What the loader calls on a staged table inside its load transaction.
 
     ``entity`` is the canonical table the stage loads into; its identifier columns
-    (:data:`IDENTIFIER_COLUMNS`) that the stage has are tokenised, and its free-text columns
-    (:data:`TEXT_COLUMNS`) scrubbed. Returns what was done, for ``ingest_log`` and the report.
+    (:data:`IDENTIFIER_COLUMNS`) that the stage has are tokenised (clear values sealed in the
+    vault with ``vault_key``), malformed identifiers kept in ``attributes`` (``_invalid_email``)
+    are tokenised too, and free text (:data:`TEXT_COLUMNS`, the rest of ``attributes``) is
+    scrubbed. Returns what was done, for ``ingest_log`` and the report.
     """
     present = set(_column_types(engine, table))
-    columns = [c for c in IDENTIFIER_COLUMNS.get(entity, ()) if c in present]
+    identifiers = IDENTIFIER_COLUMNS.get(entity, ())
+    columns = [c for c in identifiers if c in present]
     if columns:
-        pseudonymise_columns(engine, table, columns, key, vault_key=vault_key)
+        pseudonymise_columns(engine, table, columns, key, vault_key=vault_key, field_prefix=entity)
     texts = [c for c in TEXT_COLUMNS.get(entity, ()) if c in present] if scrub else []
     scrubbed = scrub_columns(engine, table, texts) if texts else 0
+    if "attributes" in present:
+        pseudonymise_json_fields(
+            engine, table, "attributes", [f"_invalid_{c}" for c in identifiers], key,
+            vault_key=vault_key, field_prefix=entity,
+        )  # fmt: skip
+        if scrub:
+            scrubbed += scrub_columns(engine, table, ["attributes"])
     return {"pseudonymised": columns, "scrubbed_columns": texts, "scrubbed_cells": scrubbed}
+
+
+def protect_quarantine(
+    engine: Engine,
+    load_id: str,
+    headers: Sequence[str],
+    key: bytes | str,
+    *,
+    vault_key: str | bytes | None = None,
+    entity: str = "quarantine",
+) -> None:
+    """Protect one load's rejected rows as its good rows are: identifiers tokenised, text scrubbed.
+
+    ``headers`` are the source's headers of identifier columns (the raw row keeps source
+    headers). A malformed line cannot be split into fields, so its text is sealed in the vault
+    and the row keeps only the token of the line.
+    """
+    where = f"load_id = '{load_id.replace(chr(39), chr(39) * 2)}'"
+    if not engine.query(f"SELECT count(*) FROM quarantine WHERE {where}").scalar():
+        return  # most loads reject nothing
+    if headers:
+        pseudonymise_json_fields(
+            engine,
+            "quarantine",
+            "raw",
+            list(headers),
+            key,
+            vault_key=vault_key,
+            field_prefix=entity,
+            where=where,
+        )
+    pseudonymise_json_fields(
+        engine, "quarantine", "raw", ["line"], key, vault_key=vault_key, field_prefix=entity,
+        where=f"{where} AND json_keys(raw) = ['line']",
+    )  # fmt: skip
+    scrub_columns(engine, "quarantine", ["raw", "reason"], where=where)

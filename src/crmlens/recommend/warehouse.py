@@ -65,13 +65,22 @@ def _links(table: str, engine: Engine, tables: set[str]) -> str:
 
 
 def load_interactions(
-    engine: Engine, as_of: str | None = None, recency_steps: float | None = 10.0
+    engine: Engine,
+    as_of: str | None = None,
+    recency_steps: float | None = 10.0,
+    *,
+    consent: bool = True,
+    stage: str = "recommendations",
 ) -> WarehouseData:
     """Orders (purchase strength x quantity) and events (view < cart < purchase), weighted by recency.
 
     Only rows with a resolved ``customer_id`` and a ``product_id`` count; cancelled or returned
-    order lines are left out. ``as_of`` ignores everything after that time.
+    order lines are left out. ``as_of`` ignores everything after that time. Learning a
+    customer's tastes is profiling: with ``consent`` (the default) the rows of customers without
+    profiling consent are left out, so they are neither learnt from nor recommended to.
     """
+    from crmlens.privacy.consent import enforce_consent
+
     tables = set(engine.tables())
     if "orders" not in tables:
         raise NotFittedError("recommend: the warehouse has no orders table; run crmlens ingest first")
@@ -101,6 +110,9 @@ def load_interactions(
         events["quantity"] = 1.0
         frames.append(events)
     rows = pd.concat(frames, ignore_index=True)
+    rows = enforce_consent(engine, rows, "profiling", stage, enforce=consent).reset_index(drop=True)
+    if rows.empty:
+        raise NotFittedError("recommend: no customer with orders has consented to profiling")
     rows["weight"] = _weights(rows, recency_steps)
     products = _read(engine, "SELECT * FROM products") if "products" in tables else pd.DataFrame()
     has_catalogue = not products.empty
@@ -165,14 +177,16 @@ def recommend_from_warehouse(
     as_of: str | None = None,
     seed: int = 0,
     batch_size: int = 2048,
+    consent: bool = True,
 ) -> pd.DataFrame:
     """``n`` products for every customer with orders or events: ``customer_id, rank, product_id, score, reason``.
 
     Items already bought are not offered again (viewed ones are); only products in the
     ``products`` table are offered when it has rows. The frame is what the ``recommendations``
-    table holds.
+    table holds. With ``consent`` (the default) only customers with profiling consent are learnt
+    from and get recommendations; sending them is marketing (:func:`recommendations_to_send`).
     """
-    data = load_interactions(engine, as_of=as_of)
+    data = load_interactions(engine, as_of=as_of, consent=consent)
     fitted = fit_from_warehouse(data, model=model, seed=seed)
     allowed = None
     if data.has_catalogue:
@@ -250,18 +264,44 @@ def upsell_from_warehouse(
     min_ratio: float = 1.2,
     max_ratio: float = 3.0,
     seed: int = 0,
+    consent: bool = True,
 ) -> pd.DataFrame:
     """Up-sell offers per customer: pricier items of the categories they buy, ranked by the model.
 
     Columns: ``customer_id, rank, product_id, score, reason`` (needs ``products.category`` and ``price``).
+    Offers are sent to people: with ``consent`` (the default) the model learns only from customers
+    with profiling consent and offers go only to those who also consented to marketing.
     """
-    data = load_interactions(engine)
+    from crmlens.privacy.consent import enforce_consent
+
+    data = load_interactions(engine, consent=consent, stage="up-sell")
     if not data.has_catalogue or not {"category", "price"} <= set(data.products.columns):
         raise NotFittedError("recommend: up-sell needs the products table with category and price")
     fitted = fit_from_warehouse(data, model=model, seed=seed)
     offers = upsell(fitted, data.products, n=n, min_ratio=min_ratio, max_ratio=max_ratio)
     offers["customer_id"] = offers["customer_id"].astype("int64")
-    return offers
+    return enforce_consent(engine, offers, "marketing", "up-sell offers", enforce=consent).reset_index(
+        drop=True
+    )
+
+
+def recommendations_to_send(engine: Engine, n: int = 3, *, consent: bool = True) -> pd.DataFrame:
+    """The top ``n`` rows per customer of the ``recommendations`` table, for an e-mail or push campaign.
+
+    Sending is marketing: with ``consent`` (the default) customers without marketing consent
+    never appear. Columns: ``customer_id, rank, product_id, score, reason``.
+    """
+    from crmlens.privacy.consent import enforce_consent
+
+    if not engine.has_table("recommendations"):
+        raise NotFittedError("recommend: no recommendations table; run the recommendations stage first")
+    recs = engine.query(
+        f"SELECT {', '.join(RECOMMENDATION_COLUMNS)} FROM recommendations WHERE rank <= $n ORDER BY customer_id, rank",
+        {"n": int(n)},
+    ).to_pandas()
+    return enforce_consent(engine, recs, "marketing", "recommendations sent", enforce=consent).reset_index(
+        drop=True
+    )
 
 
 def evaluate_warehouse(
@@ -270,6 +310,7 @@ def evaluate_warehouse(
     holdout_frac: float = 0.2,
     models: tuple[str, ...] = ("popularity", "item_knn", "user_knn", "als", "ease", "content", "hybrid"),
     seed: int = 0,
+    consent: bool = True,
 ) -> pd.DataFrame:
     """The evaluation table for the report: every model on the warehouse's own orders.
 
@@ -277,11 +318,12 @@ def evaluate_warehouse(
     held out; models learn from orders and events before it (weights recomputed on that part
     only: no leakage) and rank all products for every customer with a later order. One row per
     model: ``precision_at_k, recall_at_k, ndcg_at_k, map_at_k, hit_rate_at_k, coverage_at_k,
-    novelty_at_k, fit_seconds, recommend_seconds, users``.
+    novelty_at_k, fit_seconds, recommend_seconds, users``. With ``consent`` (the default) only
+    customers with profiling consent are learnt from and evaluated on.
     """
     from crmlens.recommend.evaluate import evaluate_models
 
-    data = load_interactions(engine)
+    data = load_interactions(engine, consent=consent, stage="recommendation evaluation")
     rows = data.rows
     assert rows is not None
     ts = pd.to_datetime(rows["ts"])

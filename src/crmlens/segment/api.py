@@ -193,13 +193,18 @@ def run_on_warehouse(
     method: str = "auto",
     as_of: Any = None,
     with_rfm: bool = True,
+    consent: bool = True,
     **kwargs: Any,
 ) -> SegmentationResult:
     """Segment the warehouse's ``customer_360`` (latest ``as_of`` unless given) and write ``segments``.
 
     Rows of the same ``segmentation`` (and ``rfm`` when ``with_rfm``) are replaced in one
-    transaction; other segmentations stay.
+    transaction; other segmentations stay. Segmenting is profiling: with ``consent`` (the
+    default; ``privacy.consent: off`` turns it off) customers without profiling consent are left
+    out, and drop out of these segmentations.
     """
+    from crmlens.privacy.consent import enforce_consent
+
     if not engine.has_table("customer_360"):
         raise ConfigError("segment: table customer_360 not found; run `crmlens build` first")
     cols = engine.columns("customer_360")
@@ -214,6 +219,11 @@ def run_on_warehouse(
         profile = engine.table("customer_360").to_pandas()
     if profile.empty:
         raise ValidationError("segment: customer_360 has no rows for that cutoff")
+    profile = enforce_consent(engine, profile, "profiling", "segments", enforce=consent).reset_index(
+        drop=True
+    )
+    if profile.empty:
+        raise ValidationError("segment: no customer of that cutoff has consented to profiling")
     result = segment_frame(profile, id_col="customer_id", method=method, segmentation=segmentation, **kwargs)
     frames = [result.assignments]
     if with_rfm:
