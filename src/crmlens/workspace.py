@@ -86,6 +86,10 @@ class Workspace:
             **identity_options(self.config.identity, self.folder),
             **overrides,
         }
+        if self.config.engine == "spark":  # Splink on Spark; the warehouse itself stays in DuckDB
+            from crmlens.engine import open_engine
+
+            options.setdefault("spark", open_engine("spark"))
         privacy = self.config.privacy
         if privacy.pseudonymise:
             options.setdefault("pseudonym_key", self.keys.pseudonym)

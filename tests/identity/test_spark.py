@@ -32,3 +32,15 @@ def test_febrl_links_are_the_same_on_spark(shared_data: Path) -> None:
     assert len(truth & found) / len(truth) >= 0.95 and len(truth & found) / len(found) >= 0.95
     assert found == _pairs(on_duckdb["resolved_id"])
     assert summary["roles"]["date_of_birth"] == "birth_date"
+
+
+def test_project_engine_spark_sends_splink_to_spark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crmlens.engine.spark import SparkEngine
+    from crmlens.workspace import open_workspace
+
+    (tmp_path / "crmlens.yaml").write_text("engine: spark\nsources: []\n", encoding="utf-8")
+    seen: dict = {}
+    monkeypatch.setattr("crmlens.identity.resolve_identities", lambda engine, **options: seen.update(options))
+    with open_workspace(tmp_path) as ws:
+        ws.resolve_identities()
+    assert isinstance(seen["spark"], SparkEngine)

@@ -200,6 +200,7 @@ def resolve_identities(
     pseudonym_key: str | bytes | None = None,
     match_tokens: bool = False,
     audit: Any = None,
+    spark: Any = None,
 ) -> dict[str, Any]:
     """Resolve ``source_customers`` into customers; write ``customer_links``, ``customers``, fill facts.
 
@@ -232,6 +233,8 @@ def resolve_identities(
         vault; without it, tokens and no ``vault_key`` is an error.
     audit : AuditLog
         Where the read of clear values is logged (default: the warehouse's audit log).
+    spark : SparkEngine or None
+        Run Splink on this Spark session instead of DuckDB (the project's ``engine: spark``).
 
     Returns
     -------
@@ -276,6 +279,7 @@ def resolve_identities(
         source_col="source" if n_sources > 1 else None,
         model=model,
         seed=seed,
+        spark=spark,
     )
     if len(records):
         result = linker.fit_predict(
