@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crmlens.exceptions import ConfigError, ValidationError
+from crmlens.identity import explain_record
 from crmlens.privacy import AuditLog, Tokenizer, reveal
 from crmlens.privacy.keys import provision_keys
 from crmlens.privacy.minimise import TASKS, reveal_for_task
@@ -121,6 +122,9 @@ def test_identity_matches_on_clear_values_and_writes_tokens(project: Path) -> No
         assert ws.privacy.verify_audit().ok
         texts = _every_text(ws.engine)
         assert [(t, v) for t, text in texts.items() for v in CLEAR if v in text] == []
+        # an analyst asks about the clear key they know; the warehouse answers for its token
+        explained = explain_record(ws.engine, "crm:C-1", other="shop:M-77", pseudonym_key=ws.keys.pseudonym)
+        assert explained["record"] == f"crm:{tok('C-1')}" and explained["pairs"][0]["same_customer"]
 
 
 def test_only_identity_may_read_clear_values(project: Path) -> None:

@@ -136,7 +136,8 @@ def register(app: typer.Typer) -> None:
         from crmlens.workspace import open_workspace
 
         with open_workspace(project, read_only=True) as ws:
-            result = explain_record(ws.engine, key, other=other, limit=limit)
+            token_key = ws.keys.pseudonym if ws.config.privacy.pseudonymise else None
+            result = explain_record(ws.engine, key, other=other, limit=limit, pseudonym_key=token_key)
         pairs = [
             {
                 "with": p["with"],

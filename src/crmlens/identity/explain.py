@@ -12,8 +12,12 @@ from crmlens.identity.warehouse import PAIRS, parse_key
 __all__ = ["explain_record"]
 
 
-def _find(engine: Engine, key: str) -> tuple[str, str, int]:
+def _find(engine: Engine, key: str, pseudonym_key: bytes | str | None = None) -> tuple[str, str, int]:
     source, k = parse_key(key)
+    if pseudonym_key is not None and not k.startswith("pz_"):  # the warehouse holds the key's token
+        from crmlens.privacy.pseudonymise import Tokenizer
+
+        k = Tokenizer(pseudonym_key).token(k)
     where = "customer_key = $k" + (" AND source = $s" if source is not None else "")
     params: dict[str, Any] = {"k": k} | ({"s": source} if source is not None else {})
     rows = engine.query(
@@ -32,17 +36,24 @@ def _find(engine: Engine, key: str) -> tuple[str, str, int]:
     return str(rows.iloc[0]["source"]), str(rows.iloc[0]["customer_key"]), int(rows.iloc[0]["customer_id"])
 
 
-def explain_record(engine: Engine, key: str, other: str | None = None, limit: int = 10) -> dict[str, Any]:
+def explain_record(
+    engine: Engine,
+    key: str,
+    other: str | None = None,
+    limit: int = 10,
+    pseudonym_key: bytes | str | None = None,
+) -> dict[str, Any]:
     """The record's customer, its cluster, and the scored pairs that touch it (strongest first).
 
     With ``other``, only the pair of the two records: joined or not, the rule or the comparisons
-    (level reached and match weight of each) that decided.
+    (level reached and match weight of each) that decided. In a pseudonymised warehouse, a clear
+    key is tokenised with ``pseudonym_key`` before the lookup.
     """
     if not engine.has_table("customer_links"):
         raise ValidationError(
             "identity explain: the warehouse has no customer_links; run identity resolution first"
         )
-    source, k, customer_id = _find(engine, key)
+    source, k, customer_id = _find(engine, key, pseudonym_key)
     cluster = engine.query(
         "SELECT source, customer_key, match_probability, match_rule FROM customer_links "
         "WHERE customer_id = $c ORDER BY source, customer_key",
@@ -59,7 +70,7 @@ def explain_record(engine: Engine, key: str, other: str | None = None, limit: in
     params: dict[str, Any] = {"s": source, "k": k}
     cond = "(source_l = $s AND key_l = $k) OR (source_r = $s AND key_r = $k)"
     if other is not None:
-        o_source, o_key, o_id = _find(engine, other)
+        o_source, o_key, o_id = _find(engine, other, pseudonym_key)
         params |= {"os": o_source, "ok": o_key}
         cond = (
             "((source_l = $s AND key_l = $k AND source_r = $os AND key_r = $ok) OR "
