@@ -69,3 +69,22 @@ def test_errors_name_the_column(labelled_csv: Path) -> None:
                       catch_exceptions=False)  # fmt: skip
     with pytest.raises(CrmlensError, match="--model OUT.npz"):
         runner.invoke(app, ["sentiment", "train", str(labelled_csv)], catch_exceptions=False)
+
+
+@pytest.mark.neural
+def test_train_ensemble_then_predict_with_it(labelled_csv: Path, tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers", reason="the [neural] extra is not installed")
+    model = tmp_path / "vote.npz"
+    trained = _json(["sentiment", "train", str(labelled_csv), "--text-col", "text", "--label-col",
+                     "airline_sentiment", "--kind", "ensemble", "--model", str(model), "--cv", "0", "--json"])  # fmt: skip
+    assert trained["kind"] == "ensemble" and set(trained["weights"]) == {"tfidf", "minilm"}
+    assert sum(trained["weights"].values()) == pytest.approx(1.0)
+    out = tmp_path / "scored.csv"
+    _json(["sentiment", "predict", str(labelled_csv), "--text-col", "text", "--model", str(model),
+           "--out", str(out), "--top-k", "0", "--json"])  # fmt: skip
+    scored = pd.read_csv(out)
+    truth = scored["airline_sentiment"].to_numpy()
+    assert (scored["sentiment_label"].to_numpy() == truth).mean() >= 0.8  # seen in training: optimistic
+    bad = runner.invoke(app, ["sentiment", "train", str(labelled_csv), "--text-col", "text", "--label-col",
+                              "airline_sentiment", "--kind", "bert", "--model", str(model)])  # fmt: skip
+    assert isinstance(bad.exception, CrmlensError) and "--kind" in str(bad.exception)

@@ -21,6 +21,8 @@ def test_text_cnn_beats_the_majority_class_on_waimai(shared_data) -> None:
     with pytest.raises(NotFittedError):
         model.predict(["x"])
     model.fit(train["review"].tolist(), y_train)
+    lengths = train["review"].str.len()
+    assert model.seq_len_ == min(40, int(lengths.quantile(0.95)))  # short reviews pad to their own length
     accuracy = (model.predict(test["review"].tolist()) == y_test).mean()
     majority = pd.Series(y_test).value_counts(normalize=True).max()
     assert accuracy >= majority + 0.1, (accuracy, majority)
@@ -32,3 +34,7 @@ def test_text_cnn_beats_the_majority_class_on_waimai(shared_data) -> None:
         for _ in range(2)
     )
     assert abs(first - second).max() < 1e-5  # deterministic under the seed
+    loaded = TextCNNClassifier.from_arrays(*model.to_arrays())
+    probe = test["review"].tolist()[:50]
+    assert abs(loaded.predict_proba(probe) - model.predict_proba(probe)).max() < 1e-6
+    assert loaded.get_params() == model.get_params()

