@@ -108,7 +108,13 @@ def detect_encoding(path: Path, source_name: str = "?") -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4:  # a character cut by the sample's end
             return "utf-8"
-    best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]).best()
+    best = None
+    for cut in range(4):  # a multi-byte character cut by the sample's end can make every guess fail
+        best = from_bytes(
+            sample[: len(sample) - cut], cp_isolation=["gb18030", "big5", "utf_16", "cp1252"]
+        ).best()
+        if best is not None:
+            break
     if best is None:
         raise SourceError(
             source_name, f"{path}: unreadable encoding; set 'encoding' (e.g. gb18030, big5, latin-1)"
