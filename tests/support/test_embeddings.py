@@ -21,14 +21,35 @@ def test_vector_of_a_text_does_not_depend_on_its_neighbours():
     assert near @ together[0] > near @ together[1] + 0.2
 
 
-def test_every_linear_layer_is_int8():
-    # the int8 layers are what keep one message under 20 ms (timings: `crmlens bench support`)
+def test_encoder_is_one_traced_graph_of_int8_layers():
+    # int8 layers in one traced graph are what keep one message well under 20 ms (`crmlens bench support`)
     import torch
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
     from crmlens.support.embeddings import _encoder
 
-    _, network = _encoder()
-    layers = [m for m in network.modules() if isinstance(m, (torch.nn.Linear, DynamicInt8Linear))]
-    assert len(layers) >= 36  # 6 transformer blocks x (4 attention + 2 feed-forward)
-    assert all(isinstance(m, DynamicInt8Linear) for m in layers)
+    _, pooled_of = _encoder()
+    assert isinstance(pooled_of, torch.jit.ScriptModule)  # the plain network costs twice the CPU
+    graph = str(pooled_of.inlined_graph)
+    # 6 transformer blocks x (4 attention + 2 feed-forward) linear layers, none left in float
+    assert graph.count("quantized::linear_dynamic") == 36
+    assert "aten::linear" not in graph
+
+
+def test_a_trace_that_does_not_reproduce_the_network_is_not_used(monkeypatch):
+    import types
+
+    import torch
+
+    from crmlens.support import embeddings
+
+    tokenizer, _ = embeddings._encoder()
+
+    class Network(torch.nn.Module):
+        def forward(self, input_ids, attention_mask):  # noqa: ANN001, ANN201
+            return types.SimpleNamespace(last_hidden_state=input_ids[..., None].float())
+
+    monkeypatch.setattr(torch.jit, "trace", lambda module, example, **kw: lambda ids, mask: torch.zeros(1, 1))
+    pooled_of = embeddings._traced(tokenizer, Network())
+    tokens = tokenizer(["card"], return_tensors="pt")
+    expected = tokens["input_ids"].float().mean(dim=1, keepdim=True)
+    assert torch.equal(pooled_of(tokens["input_ids"], tokens["attention_mask"]), expected)
