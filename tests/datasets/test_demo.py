@@ -212,6 +212,15 @@ def test_segments_are_recoverable_from_behaviour(demo: Path) -> None:
     assert by["lines"].idxmax() == "champions" and by["spend"].idxmax() == "champions"
     assert by["discount_share"].idxmax() == "discount_hunters"
     assert by.loc["drifting", "lines"] < by.loc["loyal_regulars", "lines"]
+    # champions are the high-value segment by a margin, not by a shade
+    assert by.loc["champions", "spend"] > 3 * by.loc["loyal_regulars", "spend"]
+    # "new" is observable: new customers joined within four months of the cutoff, the others a year before
+    with sqlite3.connect(demo / "data" / "crm.sqlite") as con:
+        signup = pd.read_sql("SELECT customer_key, signup_at FROM customers", con).set_index("customer_key")
+    days = (pd.Timestamp("2026-04-01") - pd.to_datetime(signup["signup_at"])).dt.days
+    segment = customers["true_segment"].reindex(days.index)
+    assert days[segment == "new_customers"].between(10, 121).all()
+    assert (days[segment != "new_customers"] >= 360).all()
 
 
 def test_planted_truth_agrees_with_the_data(demo: Path) -> None:

@@ -1,14 +1,14 @@
 """The built-in demo: one fictional retailer, "Lotus & Pine", seen through eight sources.
 
 The generator is a small statistical model of customers, not a bag of random rows: each person
-has a behavioural segment (order rate, basket, category mix, discount habit), a life span and,
-for churners, a decay of orders and visits before they stop. Orders, visits, reviews, tickets and
-a campaign are drawn from that model, then written the way real exports look (a GB18030 CSV
-with Chinese headers, mixed date formats, the same person under two keys, dirty rows). What was
+has a behavioural segment (order rate and rhythm, basket, category mix, discount habit), a life
+span and, for churners, a decay of orders and visits before they stop. Orders, visits, reviews,
+tickets and a campaign are drawn from that model, then written the way real exports look (a
+GB18030 CSV with Chinese headers, mixed date formats, the same person under two keys, dirty rows). What was
 planted is saved in ``truth/`` so later stages can be checked against it.
 
 Everything is vectorised with numpy and written in chunks of people, so one million customers
-(about 16 million order lines) fit in bounded memory; DuckDB sorts and formats the order file.
+(about 24 million order lines) fit in bounded memory; DuckDB sorts and formats the order file.
 
 Examples
 --------
@@ -56,16 +56,19 @@ _SPIKE_TO = np.datetime64("2026-01-19T00:00:00", "s")  # exclusive: two weeks
 
 SEGMENTS = ["champions", "loyal_regulars", "discount_hunters", "new_customers", "drifting"]
 _SHARE = np.array([0.10, 0.22, 0.23, 0.15, 0.30])
-_ORDERS_PER_MONTH = np.array([1.2, 0.8, 0.65, 0.8, 0.2])
+_ORDERS_PER_MONTH = np.array([1.8, 0.8, 0.65, 0.8, 0.2])
 _CHURN_P = np.array([0.03, 0.08, 0.15, 0.25, 0.60])
-_EXTRA_LINES = np.array([0.8, 0.4, 0.3, 0.3, 0.2])  # lines per order = 1 + Poisson(this)
+_EXTRA_LINES = np.array([1.2, 0.4, 0.3, 0.3, 0.2])  # lines per order = 1 + Poisson(this)
 _EXTRA_QTY = np.array([0.4, 0.2, 0.5, 0.2, 0.2])
+# gamma shape of the gaps between a person's orders: 1 is a Poisson process (buying at random
+# moments); loyal regulars restock on a steady rhythm, so their gaps vary about half as much
+_GAP_SHAPE = np.array([1.0, 4.0, 1.0, 1.0, 1.0])
 _DISCOUNT_P = np.array([0.05, 0.10, 0.75, 0.30, 0.15])
 _FAVOURITE_P = 0.4  # share of lines from the person's favourite category
 # category mix per segment, in vocab.CATEGORIES order: tea, snacks, kitchenware, apparel, electronics, beauty
 _CAT_MIX = np.array(
     [
-        [0.12, 0.08, 0.15, 0.15, 0.28, 0.22],
+        [0.08, 0.06, 0.12, 0.12, 0.34, 0.28],
         [0.38, 0.27, 0.12, 0.08, 0.05, 0.10],
         [0.08, 0.32, 0.15, 0.30, 0.05, 0.10],
         [0.20, 0.20, 0.15, 0.15, 0.15, 0.15],
@@ -180,7 +183,7 @@ def _draw_people(rng: np.random.Generator, customers: int) -> _People:
     n = customers + n_shop
     segment = rng.choice(len(SEGMENTS), size=n, p=_SHARE).astype(np.int8)
     cutoff_s, end_s = _seconds(_LABEL_FROM), _seconds(END)
-    signup = rng.uniform(-1095, 420, n) * DAY
+    signup = rng.uniform(-1095, 270, n) * DAY  # established segments: a year or more before the cutoff
     new = segment == 3
     signup[new] = cutoff_s - rng.uniform(10, 120, new.sum()) * DAY
     signup = signup.astype(np.int64)
@@ -245,6 +248,34 @@ def _poisson_times(
     counts = rng.poisson(rate * span / DAY)
     who = np.repeat(idx, counts)
     offset = np.repeat(lo, counts) + rng.random(who.size) * np.repeat(span, counts)
+    keep = rng.random(who.size) < _activity(people, who, offset)
+    order = np.lexsort((offset[keep], who[keep]))
+    return who[keep][order], offset[keep][order].astype(np.int64)
+
+
+def _renewal_times(
+    rng: np.random.Generator,
+    people: _People,
+    idx: np.ndarray,
+    rate: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    shape: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times per person on [lo, hi) with gamma gaps of mean ``1 / rate`` days and the given shape
+    (1: a Poisson process; larger: a steadier rhythm), from a random phase, thinned by activity."""
+    expected = rate * np.maximum(hi - lo, 0) / DAY
+    draws = np.ceil(expected + 5 * np.sqrt(expected) + 3).astype(np.int64)  # enough gaps to pass hi
+    who = np.repeat(idx, draws)
+    k = np.repeat(shape, draws)
+    gaps = rng.gamma(k, 1.0 / (np.repeat(rate, draws) * k))
+    first = np.cumsum(draws) - draws
+    total = np.cumsum(gaps)
+    within = total - np.repeat(total[first] - gaps[first], draws)  # each person's own running sum
+    phase = rng.random(idx.size) * gaps[first]
+    offset = np.repeat(lo, draws) + (within - np.repeat(phase, draws)) * DAY
+    inside = offset < np.repeat(hi, draws)
+    who, offset = who[inside], offset[inside]
     keep = rng.random(who.size) < _activity(people, who, offset)
     order = np.lexsort((offset[keep], who[keep]))
     return who[keep][order], offset[keep][order].astype(np.int64)
@@ -554,21 +585,30 @@ class _Generator:
     # orders -----------------------------------------------------------------------------------
     def _orders(self, rng: np.random.Generator, idx: np.ndarray, first: bool) -> pa.Table:
         people = self.people
-        who, ts = _poisson_times(
-            rng, people, idx, people.rate[idx], people.active_from[idx], people.active_to[idx]
+        who, ts = _renewal_times(
+            rng,
+            people,
+            idx,
+            people.rate[idx],
+            people.active_from[idx],
+            people.active_to[idx],
+            _GAP_SHAPE[people.segment[idx]],
         )
         n_orders = who.size
         seg = people.segment[who]
         channel = (rng.random(n_orders)[:, None] > _CHANNEL_P.cumsum()).sum(axis=1).clip(0, 3).astype(np.int8)
         shop_only = who >= people.n_crm
         channel[shop_only] = 0
-        # bursts: one customer, many small orders within ten minutes (an anomaly)
-        crm = idx[idx < people.n_crm]
+        # bursts: one customer, many small orders within ten minutes (an anomaly), while they are active
+        b_from = np.maximum(people.active_from[idx], 30 * DAY)
+        b_to = np.minimum(people.active_to[idx] - DAY, _seconds(_LABEL_FROM) - 30 * DAY)
+        crm = idx[(idx < people.n_crm) & (b_to > b_from)]
         n_bursts = max(1, round(0.00125 * n_orders * 1.4 / 9)) if crm.size else 0
         burst_who = rng.choice(crm, size=n_bursts) if crm.size else crm
         burst_size = rng.integers(6, 13, size=n_bursts)
         b_who = np.repeat(burst_who, burst_size)
-        b_start = rng.uniform(30, _seconds(_LABEL_FROM) / DAY - 30, n_bursts) * DAY
+        lo, hi = b_from[burst_who - idx[0]], b_to[burst_who - idx[0]]
+        b_start = lo + rng.random(n_bursts) * (hi - lo)
         b_ts = (np.repeat(b_start, burst_size) + rng.uniform(0, 600, b_who.size)).astype(np.int64)
         who = np.concatenate([who, b_who])
         ts = np.concatenate([ts, b_ts])
@@ -1226,7 +1266,9 @@ the web log keeps the last 12 months. The churn cutoff is 2026-03-31.
 - `customers.csv`: one row per person. `source`/`customer_key` is the CRM key (`crm`, C000123) or,
   for web-shop members the CRM does not know, the member key (`shop_members`, M-55821).
   `true_segment` is one of champions, loyal_regulars, discount_hunters, new_customers, drifting:
-  they differ in order frequency, spend, basket size, discount share, category mix and, for
+  they differ in order frequency, spend, basket size, discount share, category mix, the rhythm of
+  their orders (loyal regulars buy at steady intervals, the others at random moments), sign-up
+  (new customers 10-120 days before the cutoff, everyone else a year or more before) and, for
   drifting, a falling trend. `orders_before_cutoff` counts loaded order lines before
   2026-04-01. `will_churn` is the label "no order in the 90 days after the cutoff"
   (2026-04-01 to 2026-06-29) computed from the generated orders, so it agrees with the data
