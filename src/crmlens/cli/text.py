@@ -135,11 +135,13 @@ def register(app: typer.Typer) -> None:
             bar.advance(task)
         metadata = {"trained_on": file.name, "n_train": len(texts), "cv": metrics, "kind": kind}
         path = fitted.save(model, metadata=metadata)
-        payload = {"metrics": metrics, "model": str(path), "classes": [str(c) for c in fitted.classes_],
-                   "n": len(texts), "kind": kind}  # fmt: skip
-        if kind == "ensemble":
-            payload["weights"] = dict(zip(fitted.member_names, fitted.weights_.tolist(), strict=True))
-        emit(payload, as_json, tables=[(f"{cv}-fold CV", [metrics])])
+        weights = (
+            {"weights": dict(zip(fitted.member_names, fitted.weights_.tolist(), strict=True))}
+            if kind == "ensemble"
+            else {}
+        )
+        emit({"metrics": metrics, "model": str(path), "classes": [str(c) for c in fitted.classes_],
+              "n": len(texts), "kind": kind, **weights}, as_json, tables=[(f"{cv}-fold CV", [metrics])])  # fmt: skip
         if not as_json:
             console.print(f"model written to {path}")
 

@@ -100,7 +100,7 @@ def load_corpus(language: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     raise ConfigError(f"train_default: language must be 'zh' or 'en', not {language!r}")
 
 
-def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any]) -> dict[str, Any]:
+def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any] | np.ndarray) -> dict[str, Any]:
     """Accuracy, macro-F1, a per-class report and texts per second of a fitted model."""
     start = time.perf_counter()
     predicted = np.asarray(model.predict(list(texts)), dtype=object)
@@ -122,7 +122,7 @@ def evaluate(model: Any, texts: Sequence[str], labels: Sequence[Any]) -> dict[st
 def cross_validate(
     model: Any,
     texts: Sequence[str],
-    labels: Sequence[Any],
+    labels: Sequence[Any] | np.ndarray,
     folds: int = 5,
     seed: int = 0,
     on_fold: Callable[[int], None] | None = None,
