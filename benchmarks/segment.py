@@ -1,9 +1,12 @@
 """Segmentation benchmark: recovery of planted segments, quality on real customers, and scale.
 
-1. Demo data (Lotus & Pine, the built-in generator): a customer profile is built from its order
-   export as of the churn cutoff, and each method's segments are compared with the planted ones
-   (adjusted Rand index). Anchors: plain k-means on standard-scaled raw features with the true k,
-   and the named RFM grid.
+1. Demo data (Lotus & Pine, the built-in generator): the warehouse's ``customer_360`` is built as
+   the demo pipeline builds it, its buyers are clustered on the behaviour columns that
+   ``run_on_warehouse`` uses, and each method's segments are compared with the planted ones
+   (adjusted Rand index, over the clustered buyers and over everyone with non-buyers as one
+   segment). Anchors: plain k-means on standard-scaled columns with the true k, and the named RFM
+   grid; two more rows show the automatic choice on every ``customer_360`` column and with
+   median/IQR scaling, the defaults this replaced.
 2. Planted profiles (``crmlens.segment.make_customers``): the same, on a cleaner profile.
 3. customer_personality and customers aggregated from online_retail: silhouette (in the same
    preprocessed feature space for every method) and stability (bootstrap adjusted Rand index).
@@ -33,74 +36,44 @@ from crmlens.segment import (
     segment_frame,
 )
 from crmlens.segment.api import feature_columns
+from crmlens.segment.behaviour import behaviour_view
 
 METHODS = ["auto", "kmeans", "agglomerative", "gmm", "hdbscan", "dbscan", "neural"]
 NEURAL = {"max_steps": 800, "n_components": 4}
-# what the demo is clustered on (frequency and monetary stay in the profile, to describe segments)
-DEMO_FEATURES = [
-    "recency_days",
-    "tenure_days",
-    "orders_per_month",
-    "discount_share",
-    "premium_share",
-    "staples_share",
-]
 
 
-def _demo_profile(customers: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """A customer_360-like profile from the demo's order export, and each customer's planted segment."""
-    from crmlens.datasets.demo import CUTOFF, generate_demo
+def _demo_profile(customers: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """The demo warehouse's latest ``customer_360`` as the pipeline builds it, and the planted segments.
 
-    with tempfile.TemporaryDirectory() as tmp:
+    Sources are loaded and identities resolved as in ``crmlens demo`` (without pseudonymisation,
+    so the planted keys can be matched back) and ``customer_360`` is built as of the day after the
+    last order, the cutoff the pipeline segments. Customers the resolution merged across two
+    planted people, or that no planted person owns, are left out of the comparison.
+    """
+    from crmlens.config import load_config
+    from crmlens.datasets.demo import generate_demo
+    from crmlens.engine import DuckDBEngine
+    from crmlens.features import FeatureBuilder
+    from crmlens.identity import resolve_identities
+    from crmlens.ingest import Loader
+
+    with tempfile.TemporaryDirectory() as tmp, DuckDBEngine(":memory:") as engine:
         paths = generate_demo(Path(tmp), customers=customers, seed=seed)
-        orders = pd.read_csv(paths.data_dir / "orders_export.csv", encoding="gb18030", dtype=str)
-        products = pd.read_csv(paths.data_dir / "products.csv", dtype=str)
+        Loader(engine, load_config(paths.project_file), paths.project_file.parent).load_all()
+        resolve_identities(engine, seed=seed)
+        latest = engine.query("SELECT max(ts) FROM orders").scalar()
+        latest_day = (pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        profile = FeatureBuilder().build(engine, latest_day)
+        links = engine.table("customer_links").to_pandas()
         truth = pd.read_csv(paths.truth_dir / "customers.csv", dtype=str)
-        pairs = pd.read_csv(paths.truth_dir / "identity_pairs.csv", dtype=str)
-    orders.columns = ["order_id", "line_no", "key", "ts", "product_id", "quantity", "unit_price", "discount",
-                      "amount", "channel", "currency"]  # fmt: skip
-    ts = orders["ts"].str.replace("年", "-").str.replace("月", "-").str.replace("日", "")
-    orders["ts"] = pd.to_datetime(ts, format="mixed", errors="coerce")
-    for col in ("amount", "discount", "quantity"):
-        orders[col] = pd.to_numeric(orders[col].str.replace("¥", "").str.replace(",", ""), errors="coerce")
-    orders = orders.dropna(subset=["ts", "amount", "key"])
-    orders = orders[orders["amount"] > 0]
-    # identity as the warehouse will resolve it (here from the planted pairs): member key -> CRM key
-    member_to_crm = dict(zip(pairs["key_b"], pairs["key_a"], strict=True))
-    orders["key"] = orders["key"].str.strip().map(lambda k: member_to_crm.get(k, k))
-    cutoff = pd.Timestamp(CUTOFF) + pd.Timedelta(days=1)
-    orders = orders[orders["ts"] < cutoff]
-    category = dict(zip(products["product_id"], products["category"], strict=True))
-    orders["category"] = orders["product_id"].map(category).fillna("other")
-    g = orders.groupby("key")
-    per_order = orders.groupby(["key", "order_id"])["amount"].sum().groupby("key")
-    profile = pd.DataFrame(
-        {
-            "recency_days": (cutoff - g["ts"].max()).dt.days,
-            "tenure_days": (cutoff - g["ts"].min()).dt.days,
-            "frequency": g["order_id"].nunique(),
-            "monetary": g["amount"].sum(),
-            "avg_order_value": per_order.mean(),
-            "items_per_order": g["quantity"].sum() / g["order_id"].nunique(),
-            "discount_share": g["discount"].apply(lambda d: float((d > 0).mean())),
-            "orders_last_90d": orders[orders["ts"] >= cutoff - pd.Timedelta(days=90)]
-            .groupby("key")["order_id"]
-            .nunique(),
-        }
-    ).fillna({"orders_last_90d": 0})
-    mix = pd.crosstab(orders["key"], orders["category"], normalize="index")
-    profile["orders_per_month"] = profile["frequency"] / np.maximum(profile["tenure_days"], 30) * 30.4
-    profile["premium_share"] = mix.reindex(columns=["electronics", "beauty"], fill_value=0).sum(axis=1)
-    profile["staples_share"] = mix.reindex(columns=["tea", "snacks"], fill_value=0).sum(axis=1)
-    # rates and shares, not raw counts: the planted segments differ in habits, and raw counts
-    # mostly measure how long someone has been a customer
-    profile = profile[DEMO_FEATURES + ["frequency", "monetary"]].reset_index(names="customer_key")
-    segment = dict(zip(truth["customer_key"], truth["true_segment"], strict=True))
-    profile["true_segment"] = profile["customer_key"].map(segment)
+    planted = truth.merge(links[["source", "customer_key", "customer_id"]], on=["source", "customer_key"])
+    per_id = planted.groupby("customer_id")["true_segment"].agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else None
+    )
+    profile["true_segment"] = profile["customer_id"].map(per_id)
+    info = {"as_of": latest_day, "merged_across_people": int(per_id.isna().sum())}
     profile = profile.dropna(subset=["true_segment"]).reset_index(drop=True)
-    profile.insert(0, "customer_id", np.arange(1, len(profile) + 1))
-    truth_labels = profile.pop("true_segment").to_numpy()
-    return profile.drop(columns="customer_key"), truth_labels
+    return profile.drop(columns="true_segment"), profile["true_segment"].to_numpy(), info
 
 
 def _online_retail_customers() -> pd.DataFrame | None:
@@ -121,26 +94,47 @@ def _online_retail_customers() -> pd.DataFrame | None:
 
 
 def _run_methods(
-    dataset: str, frame: pd.DataFrame, truth: np.ndarray | None, seed: int, columns: list[str] | None = None
+    dataset: str,
+    frame: pd.DataFrame,
+    truth: np.ndarray | None,
+    seed: int,
+    columns: list[str] | None = None,
+    aside: np.ndarray | None = None,
+    methods: list[str] = METHODS,
+    label: str = "",
+    **extra: object,
 ) -> list[dict]:
+    """One row per method. ``aside``: planted segments of customers set aside as one segment (the
+    demo's non-buyers), for an adjusted Rand index over everyone as well as over the clustered."""
     rows = []
-    for method in METHODS:
+    for method in methods:
         params = {"embedder_params": NEURAL} if method == "neural" else {}
         with measure() as m:
             result = segment_frame(
-                frame, id_col="customer_id", method=method, columns=columns, random_state=seed, **params
+                frame,
+                id_col="customer_id",
+                method=method,
+                columns=columns,
+                random_state=seed,
+                **params,
+                **extra,
             )
+        labels = result.model.labels_
+        name = method if method != "auto" else f"auto ({result.metrics['method']})"
         row = {
             "dataset": dataset,
-            "model": method if method != "auto" else f"auto ({result.metrics['method']})",
+            "model": name + label,
             "n_customers": len(frame),
             "n_segments": result.metrics["n_segments"],
-            "adjusted_rand": adjusted_rand_score(truth, result.model.labels_) if truth is not None else None,
+            "adjusted_rand": adjusted_rand_score(truth, labels) if truth is not None else None,
             "silhouette": result.metrics["silhouette"],
             "stability": result.metrics["stability"],
             "seconds": m.seconds,
             "peak_mem_mb": m.peak_mem_mb,
         }
+        if aside is not None and truth is not None:
+            everyone = np.concatenate([labels.astype(str), np.full(len(aside), "set_aside")])
+            row["adjusted_rand_all"] = adjusted_rand_score(np.concatenate([truth, aside]), everyone)
         if method == "auto":
             row["names"] = ", ".join(sorted(set(result.names.values())))
         rows.append(row)
@@ -195,9 +189,24 @@ def run(options: BenchOptions) -> dict:
     results: list[dict] = []
     notes: list[str] = []
 
-    demo, demo_truth = _demo_profile(1500 if quick else 6000, seed)
-    demo_rows = _run_methods("demo", demo, demo_truth, seed, DEMO_FEATURES)
-    results += demo_rows + _anchors("demo", demo, demo_truth, seed, DEMO_FEATURES)
+    demo, demo_truth, info = _demo_profile(1500 if quick else 6000, seed)
+    view, behaviour, buyers = behaviour_view(demo)  # what run_on_warehouse clusters
+    buyers_frame, buyers_truth = view[buyers].reset_index(drop=True), demo_truth[buyers]
+    demo_rows = _run_methods("demo", buyers_frame, buyers_truth, seed, behaviour, aside=demo_truth[~buyers])
+    results += demo_rows + _anchors("demo", buyers_frame, buyers_truth, seed, behaviour)
+    # why the defaults: the same automatic choice on every customer_360 column, and with median/IQR scaling
+    results += _run_methods(
+        "demo", demo, demo_truth, seed, methods=["auto"], label=", all customer_360 columns, everyone"
+    )
+    results += _run_methods(
+        "demo", buyers_frame, buyers_truth, seed, behaviour, methods=["auto"], label=", median/IQR scaling",
+        preprocessor_params={"scaling": "robust"},
+    )  # fmt: skip
+    notes.append(
+        f"demo: customer_360 as of {info['as_of']}; {int(buyers.sum())} buyers clustered on {', '.join(behaviour)}; "
+        f"{int((~buyers).sum())} customers without an order set aside as 'no purchase yet' "
+        f"(adjusted_rand_all counts them as one segment); {info['merged_across_people']} ids merged two planted people"
+    )
 
     planted, planted_truth = make_customers(1500 if quick else 6000, seed=seed)
     results += _run_methods("planted_profiles", planted, planted_truth, seed)

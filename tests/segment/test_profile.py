@@ -52,3 +52,21 @@ def test_overrides_and_unique_names():
     names = name_segments(profile_segments(frame, labels), overrides={"2": "VIP"})
     assert names[2] == "VIP"
     assert len(set(names.values())) == 3
+
+
+def test_a_steady_rhythm_names_loyal_regulars():
+    rng = np.random.default_rng(0)
+    n = 300
+    labels = np.repeat([0, 1, 2], n)
+    frame = pd.DataFrame(
+        {
+            "recency_days": np.r_[rng.normal(20, 5, n), rng.normal(25, 5, n), rng.normal(300, 30, n)],
+            "orders_per_month": np.r_[
+                rng.normal(2.0, 0.3, n), rng.normal(0.8, 0.2, n), rng.normal(0.2, 0.05, n)
+            ],
+            "order_gap_cv": np.r_[rng.normal(1.0, 0.15, n), rng.normal(0.5, 0.1, n), rng.normal(0.9, 0.3, n)],
+        }
+    )
+    assert detect_roles(list(frame.columns))["regularity"] == ["order_gap_cv"]
+    names = name_segments(profile_segments(frame, labels))
+    assert names == {0: "high-value loyal", 1: "loyal regulars", 2: "hibernating"}

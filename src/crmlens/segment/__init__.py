@@ -12,6 +12,7 @@ from crmlens.segment.api import (
     run_on_warehouse,
     segment_frame,
 )
+from crmlens.segment.behaviour import BEHAVIOUR_COLUMNS, behaviour_view
 from crmlens.segment.cluster import AUTO_METHODS, METHODS, SegmentClusterer, cluster_quality
 from crmlens.segment.embed import AutoencoderEmbedder
 from crmlens.segment.preprocess import CustomerPreprocessor
@@ -23,6 +24,7 @@ from crmlens.segment.viz import map_coordinates, map_figure, profile_figure, tra
 
 __all__ = [
     "AUTO_METHODS",
+    "BEHAVIOUR_COLUMNS",
     "METHODS",
     "PLANTED_SEGMENTS",
     "RFM_SEGMENTS",
@@ -31,6 +33,7 @@ __all__ = [
     "RFMSegmenter",
     "SegmentClusterer",
     "SegmentationResult",
+    "behaviour_view",
     "cluster_quality",
     "detect_roles",
     "make_customers",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmlens.exceptions import ConfigError, SourceError, ValidationError
+from crmlens.segment.behaviour import behaviour_view, no_purchase_assignments
 from crmlens.segment.cluster import SegmentClusterer
 from crmlens.segment.profile import detect_roles, name_segments, profile_segments
 from crmlens.segment.rfm import RFMSegmenter
@@ -198,6 +199,9 @@ def run_on_warehouse(
 ) -> SegmentationResult:
     """Segment the warehouse's ``customer_360`` (latest ``as_of`` unless given) and write ``segments``.
 
+    Clusters buyers on the behaviour columns of :func:`~crmlens.segment.behaviour.behaviour_view`
+    (``columns=`` overrides them); customers without an order get the ``no purchase yet`` segment.
+
     Rows of the same ``segmentation`` (and ``rfm`` when ``with_rfm``) are replaced in one
     transaction; other segmentations stay. Segmenting is profiling: with ``consent`` (the
     default; ``privacy.consent: off`` turns it off) customers without profiling consent are left
@@ -224,8 +228,16 @@ def run_on_warehouse(
     )
     if profile.empty:
         raise ValidationError("segment: no customer of that cutoff has consented to profiling")
-    result = segment_frame(profile, id_col="customer_id", method=method, segmentation=segmentation, **kwargs)
-    frames = [result.assignments]
+    view, behaviour, buyers = behaviour_view(profile)  # rates and one column per aspect; buyers only
+    kwargs["columns"] = kwargs.get("columns") or behaviour or None
+    result = segment_frame(
+        view[buyers].reset_index(drop=True),
+        id_col="customer_id",
+        method=method,
+        segmentation=segmentation,
+        **kwargs,
+    )
+    frames = [result.assignments, no_purchase_assignments(view.loc[~buyers, "customer_id"], segmentation)]
     if with_rfm:
         try:
             frames.append(rfm_assignments(profile))

@@ -3,10 +3,11 @@ path, and an automatic choice of method and k that is reported as a table.
 
 The automatic choice runs every candidate (method, k) on a sample, scores it by silhouette,
 Davies-Bouldin and Calinski-Harabasz, and checks it is stable (adjusted Rand index between the
-sample's clustering and re-clusterings of random 80% subsamples). Unstable or degenerate
-solutions (a segment under ``min_segment_share`` of customers) are not chosen, whatever their
-scores. The final model is then fitted on everyone: mini-batch k-means for large N, and methods
-that cannot scale (Ward, DBSCAN) are fitted on the sample and extended by nearest centroid.
+sample's clustering and re-clusterings of random 80% subsamples). Degenerate solutions (a
+segment under ``min_segment_share`` of customers) and solutions clearly less stable than the
+most stable one are not chosen, whatever their scores. The final model is then fitted on
+everyone: mini-batch k-means for large N, and methods that cannot scale (Ward, DBSCAN) are
+fitted on the sample and extended by nearest centroid.
 """
 
 from __future__ import annotations
@@ -158,14 +159,20 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         Subsamples (80% each) for the stability check.
     min_segment_share : float
         Solutions with a smaller segment are not chosen: a marketer cannot act on it.
-    min_stability : float
-        Solutions less stable than this (adjusted Rand index) are not chosen when a stabler one exists.
+    stability_margin : float
+        Solutions whose stability (adjusted Rand index) is more than this below the most stable
+        valid solution are not chosen; among the rest, silhouette, Davies-Bouldin and
+        Calinski-Harabasz ranks decide. The indices alone favour few, coarse segments, and a k
+        whose segments reshuffle under resampling is a k the data does not support.
     minibatch_threshold : int
         From this many customers, k-means runs mini-batch.
     dp_epsilon : float, optional
         Differentially private k-means (diffprivlib) with this epsilon; needs ``n_clusters``.
     embedder_params : dict, optional
         Parameters of :class:`~crmlens.segment.embed.AutoencoderEmbedder` for ``method='neural'``.
+    preprocessor_params : dict, optional
+        Parameters of :class:`~crmlens.segment.preprocess.CustomerPreprocessor` (``scaling``,
+        ``winsor``, ``group_shares`` ...).
     n_threads : int
         BLAS / OpenMP threads. One is fastest on a busy or small machine (spinning threads fight
         for cores); raise it on a quiet many-core machine for millions of customers.
@@ -184,11 +191,12 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         selection_sample: int = 3000,
         n_bootstrap: int = 3,
         min_segment_share: float = 0.02,
-        min_stability: float = 0.75,
+        stability_margin: float = 0.05,
         minibatch_threshold: int = 50_000,
         sample_fit_max: int = 10_000,
         dp_epsilon: float | None = None,
         embedder_params: dict[str, Any] | None = None,
+        preprocessor_params: dict[str, Any] | None = None,
         n_threads: int = 1,
         random_state: int = 0,
     ) -> None:
@@ -201,11 +209,12 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
         self.selection_sample = selection_sample
         self.n_bootstrap = n_bootstrap
         self.min_segment_share = min_segment_share
-        self.min_stability = min_stability
+        self.stability_margin = stability_margin
         self.minibatch_threshold = minibatch_threshold
         self.sample_fit_max = sample_fit_max
         self.dp_epsilon = dp_epsilon
         self.embedder_params = embedder_params
+        self.preprocessor_params = preprocessor_params
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -281,7 +290,7 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
             & table["silhouette"].notna()
         )
         valid = table[table["valid"]]
-        floor = min(self.min_stability, float(valid["stability"].max()) - 0.05) if len(valid) else 0.0
+        floor = float(valid["stability"].max()) - self.stability_margin if len(valid) else 0.0
         table["stable"] = table["stability"] >= floor
         pool = table[table["valid"] & table["stable"]]
         score = pd.Series(np.nan, index=table.index)
@@ -306,7 +315,9 @@ class SegmentClusterer(ClusterMixin, BaseEstimator):
 
     def _fit(self, X: Any) -> SegmentClusterer:
         self._check()
-        self.preprocessor_ = CustomerPreprocessor(columns=self.columns, exclude=self.exclude).fit(X)
+        self.preprocessor_ = CustomerPreprocessor(
+            columns=self.columns, exclude=self.exclude, **(self.preprocessor_params or {})
+        ).fit(X)
         Z = self.preprocessor_.transform(X)
         if len(Z) < 10:
             raise ConfigError(f"segment: need at least 10 customers to segment, got {len(Z)}")

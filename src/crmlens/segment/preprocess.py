@@ -1,14 +1,24 @@
 """Turn a customer profile frame into numbers that clustering can use fairly.
 
 Customer data is skewed (a few customers spend a hundred times the median), mixes counts,
-money, dates and categories, and has holes. Distance-based clustering on it as-is groups
+money, shares, dates and categories, and has holes. Distance-based clustering on it as-is groups
 customers by their largest column. So: dates become "days ago", skewed non-negative columns get
-``log1p``, everything is robust-scaled (median / IQR) and clipped, categoricals become a few
-down-weighted one-hot columns, and missing values take the median (or a ``missing`` level).
+``log1p`` (shares in [0, 1] do not: they are bounded already), every column is winsorised at
+its 1st and 99th percentiles and scaled to unit variance, categoricals become a few down-weighted
+one-hot columns, and missing values take the median (or a ``missing`` level).
+
+Two choices matter on real profiles. Median / IQR scaling (``scaling="robust"``) gives a
+zero-inflated column (a category share most customers never buy, a rare flag) a tiny IQR and
+so many times the weight of a well-spread one; winsorising then scaling to unit variance is
+just as robust to outliers and gives every column the same weight. And a family of shares of
+one whole (``cat_share_tea``, ``cat_share_snacks`` ...) describes one aspect of a customer:
+each of its ``m`` columns is scaled by ``1/sqrt(m)`` so the family weighs as much as one column,
+not ``m`` (the block weighting of multiple factor analysis, with the block size as its weight).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -84,7 +94,15 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
     exclude : tuple of str
         Columns never used as features (ids, cutoff dates, labels).
     skew_threshold : float
-        Non-negative columns with a larger sample skewness get ``log1p``.
+        Non-negative columns with a larger sample skewness get ``log1p`` (shares in [0, 1] never).
+    scaling : str
+        ``winsorized`` (default): clip at the ``winsor`` and ``1 - winsor`` quantiles, then mean 0
+        and variance 1. ``robust``: median and IQR (a zero-inflated column then outweighs the rest).
+    winsor : float
+        Quantile at which each tail is clipped before scaling (``winsorized`` only).
+    group_shares : bool
+        Scale each family of share columns (names that differ only after the last ``_``, values
+        in [0, 1], two or more columns) by ``1/sqrt(size)``, so a family weighs as one column.
     clip : float
         Scaled values are clipped to ``[-clip, clip]`` so one outlier cannot own a cluster; it also
         gives the fixed data bounds that differentially private k-means needs.
@@ -110,6 +128,9 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
         columns: list[str] | None = None,
         exclude: tuple[str, ...] = (),
         skew_threshold: float = 1.0,
+        scaling: str = "winsorized",
+        winsor: float = 0.01,
+        group_shares: bool = True,
         clip: float = 5.0,
         max_categories: int = 8,
         categorical_weight: float = 0.5,
@@ -118,6 +139,9 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
         self.columns = columns
         self.exclude = exclude
         self.skew_threshold = skew_threshold
+        self.scaling = scaling
+        self.winsor = winsor
+        self.group_shares = group_shares
         self.clip = clip
         self.max_categories = max_categories
         self.categorical_weight = categorical_weight
@@ -159,24 +183,25 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
                 dates.pop(name, None)
                 continue
             median = float(np.median(finite))
+            low, high = float(finite.min()), float(finite.max())
             if np.unique(finite).size == 2:  # a flag: 0/1 scaled like a one-hot column
-                low, high = float(finite.min()), float(finite.max())
                 scale = (high - low) / self.categorical_weight
-                numeric[name] = {"median": median, "log": False, "center": low, "scale": scale}
+                bounds = {"lo": low, "hi": high, "center": low, "scale": scale}
+                numeric[name] = {"median": median, "log": False, "share": False, **bounds}
                 continue
+            share = bool(low >= 0 and high <= 1)
             skew = float(pd.Series(finite).skew()) if finite.size > 2 else 0.0
-            log = bool(finite.min() >= 0 and skew > self.skew_threshold)
+            log = bool(low >= 0 and not share and skew > self.skew_threshold)
             scaled = np.log1p(finite) if log else finite
-            q25, q50, q75 = np.percentile(scaled, [25, 50, 75])
-            scale = float(q75 - q25)
-            if scale <= 0:
-                scale = float(np.std(scaled)) or 1.0
-            numeric[name] = {"median": median, "log": log, "center": float(q50), "scale": scale}
+            numeric[name] = {"median": median, "log": log, "share": share, **self._scale(scaled)}
         if not numeric and not categorical:
             raise ValidationError(
                 "segment: no usable feature columns (all constant, identifiers or free text); "
                 "pass --columns with numeric or categorical profile columns"
             )
+        for cols in self._share_groups(numeric).values():
+            for col in cols:
+                numeric[col]["scale"] *= np.sqrt(len(cols))
         self.numeric_ = numeric
         self.categorical_ = categorical
         self.dates_ = dates
@@ -188,6 +213,36 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
         self.numeric_features_ = list(numeric)
         self.n_features_out_ = len(names)
         return self
+
+    def _scale(self, values: np.ndarray) -> dict[str, float]:
+        """Bounds, center and scale of one (logged) column, by the chosen scaling."""
+        if self.scaling == "robust":
+            q25, q50, q75 = np.percentile(values, [25, 50, 75])
+            scale = float(q75 - q25) or float(np.std(values)) or 1.0
+            return {"lo": -np.inf, "hi": np.inf, "center": float(q50), "scale": scale}
+        if self.scaling != "winsorized":
+            raise ValidationError(f"segment: scaling must be 'winsorized' or 'robust', got {self.scaling!r}")
+        lo, hi = np.quantile(values, [self.winsor, 1.0 - self.winsor])
+        if hi <= lo:  # a lumpy column whose tails meet: keep its whole range
+            lo, hi = float(values.min()), float(values.max())
+        kept = np.clip(values, lo, hi)
+        return {
+            "lo": float(lo),
+            "hi": float(hi),
+            "center": float(kept.mean()),
+            "scale": float(kept.std()) or 1.0,
+        }
+
+    def _share_groups(self, numeric: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+        """Families of share columns: same name up to the last ``_``, values in [0, 1], two or more."""
+        if not self.group_shares:
+            return {}
+        groups: dict[str, list[str]] = {}
+        for name, p in numeric.items():
+            stem = re.sub(r"_[^_]+$", "", str(name))
+            if p["share"] and stem != str(name):
+                groups.setdefault(stem, []).append(name)
+        return {stem: cols for stem, cols in groups.items() if len(cols) > 1}
 
     @staticmethod
     def _numbers(series: pd.Series) -> np.ndarray | None:
@@ -256,6 +311,7 @@ class CustomerPreprocessor(TransformerMixin, BaseEstimator):
             values = np.where(np.isfinite(values), values, p["median"])
             if p["log"]:
                 values = np.log1p(np.clip(values, 0, None))
+            values = np.clip(values, p["lo"], p["hi"])
             blocks.append(np.clip((values - p["center"]) / p["scale"], -self.clip, self.clip))
         for name, levels in self.categorical_.items():
             raw = frame[name].astype("string").fillna("missing").to_numpy()

@@ -3,9 +3,9 @@
 A profile says what sets a segment apart: size, share, feature means against the population,
 the features with the largest effect size (Cohen's d of the segment against everyone else),
 revenue share, churn rate and CLV where the profile has them. Names come from rules over those
-effect sizes on recognised roles (recency, frequency, money, tenure, discount use, engagement),
-so "at risk" means "spends like a good customer, has not bought for long", and can be
-overridden per segment.
+effect sizes on recognised roles (recency, frequency, money, tenure, discount use, regularity of
+the gaps between orders, engagement), so "at risk" means "spends like a good customer, has not
+bought for long", and can be overridden per segment.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ ROLE_PATTERNS: dict[str, str] = {
     "discount": r"discount|deal|coupon|promo|voucher",
     "recency": r"recen|days_since_last|since_last|last_(order|purchase|seen)",
     "tenure": r"tenure|signup|sign_up|first_(order|purchase)|customer_since|dt_customer|account_age|created",
+    "regularity": r"gap_cv|regularity|interpurchase_cv|ipd_cv",
     "frequency": r"frequen|n_orders|num_orders|order_count|orders$|orders_per|order_rate|purchases|transactions",
     "monetary": r"monetary|revenue|spend|spent|amount|^mnt|sales|total_value|order_value|aov",
     "engagement": r"visit|session|event|click|view|login|open",
@@ -134,8 +135,8 @@ def _role_effect(profile: pd.Series, roles: Mapping[str, list[str]], role: str) 
 
 def _rule_name(p: pd.Series, roles: Mapping[str, list[str]]) -> str | None:
     get = lambda role: _role_effect(p, roles, role)  # noqa: E731
-    r, f, m, t, disc, eng = (
-        get(x) for x in ("recency", "frequency", "monetary", "tenure", "discount", "engagement")
+    r, f, m, t, disc, eng, gap_cv = (
+        get(x) for x in ("recency", "frequency", "monetary", "tenure", "discount", "engagement", "regularity")
     )
     value = np.nanmean([x for x in (f, m) if x is not None]) if (f is not None or m is not None) else None
     lapsed = r is not None and r >= 0.5
@@ -144,6 +145,8 @@ def _rule_name(p: pd.Series, roles: Mapping[str, list[str]]) -> str | None:
         return "new"
     if disc is not None and disc >= 0.8:
         return "discount-sensitive"
+    if gap_cv is not None and gap_cv <= -0.8 and not lapsed:  # buys like clockwork
+        return "loyal regulars"
     if value is not None and value >= 0.5 and not lapsed and (r is None or r <= 0.2):
         return "high-value loyal"
     if lapsed and value is not None and value >= -0.2:
