@@ -162,3 +162,20 @@ def test_opted_out_customers_are_not_profiled_or_targeted(demo: dict[str, Any]) 
     ):
         assert f"<h3>{heading}</h3>" in page
     assert "Identifiers were pseudonymised at ingest" in page and "none found" in page
+
+
+def test_train_segments_command_in_the_demo_project(demo: dict[str, Any]) -> None:
+    import json
+    import subprocess
+    import sys
+
+    project = Path(demo["warehouse"]).parent
+    result = subprocess.run(
+        [sys.executable, "-m", "crmlens", "train", "segments", "-p", str(project), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["segments"] > 0
+    with DuckDBEngine(demo["warehouse"], read_only=True) as engine:
+        assert engine.count("segment_profiles") >= 3

@@ -177,3 +177,28 @@ def register(app: typer.Typer) -> None:
                 ("metrics", [metrics]),
             ],
         )
+
+    train = typer.Typer(help="Train on the project's warehouse: segments.", no_args_is_help=True)
+    app.add_typer(train, name="train")
+
+    @train.command("segments")
+    def train_segments(
+        project: Path = typer.Option(Path("."), "--project", "-p", help="The project folder."),
+        seed: int = typer.Option(0, "--seed"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Segment the latest customer_360 (consent applied); write segments, profiles and the map."""
+        from crmlens.pipeline import segment_stage
+        from crmlens.workspace import open_workspace
+
+        with open_workspace(project) as ws, progress(not as_json) as bar:
+            task = bar.add_task("segmenting customers", total=1)
+            summary = segment_stage(ws, seed)
+            profiles = ws.engine.table("segment_profiles").to_pandas()
+            bar.advance(task)
+        names = [c for c in ("segment", "name", "size", "share") if c in profiles.columns]
+        emit(
+            {"metrics": summary, **summary},
+            as_json,
+            tables=[("segments", profiles[names].to_dict("records"))],
+        )
