@@ -170,6 +170,8 @@ def test_train_segments_command_in_the_demo_project(demo: dict[str, Any]) -> Non
     import sys
 
     project = Path(demo["warehouse"]).parent
+    with (project / "crmlens.yaml").open("a", encoding="utf-8") as config:
+        config.write("segments: {method: kmeans, n_clusters: 4, names: {0: Our VIPs}}\n")
     result = subprocess.run(
         [sys.executable, "-m", "crmlens", "train", "segments", "-p", str(project), "--json"],
         capture_output=True,
@@ -178,4 +180,5 @@ def test_train_segments_command_in_the_demo_project(demo: dict[str, Any]) -> Non
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["segments"] > 0
     with DuckDBEngine(demo["warehouse"], read_only=True) as engine:
-        assert engine.count("segment_profiles") >= 3
+        names = engine.query("SELECT DISTINCT segment_name FROM segments").to_pandas()["segment_name"]
+    assert "Our VIPs" in set(names)  # the project file's name wins over the automatic one

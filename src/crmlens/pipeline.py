@@ -248,7 +248,9 @@ def text_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 def segment_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.segment import run_on_warehouse
 
-    result = run_on_warehouse(ws.engine, random_state=seed, consent=ws.enforce_consent)
+    # the project file's `segments:` section: method, k, and names that override the automatic ones
+    settings = dict(ws.config.segments or {})
+    result = run_on_warehouse(ws.engine, random_state=seed, consent=ws.enforce_consent, **settings)
     ws.engine.write_table(
         "segment_profiles", result.profiles.astype({"distinguishing": str}, errors="ignore")
     )
