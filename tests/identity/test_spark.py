@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from crmlens.identity import dedup_frame, read_table
+from tests.identity.test_filemode import _pairs
 
 pytestmark = pytest.mark.spark
-
-
-def _pairs(labels: pd.Series) -> set[tuple[int, int]]:
-    out: set[tuple[int, int]] = set()
-    for _, group in pd.Series(range(len(labels))).groupby(labels.to_numpy()):
-        out.update(itertools.combinations(group.tolist(), 2))
-    return out
 
 
 def test_febrl_links_are_the_same_on_spark(shared_data: Path) -> None:
