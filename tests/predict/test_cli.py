@@ -94,3 +94,14 @@ def test_propensity_errors_name_the_column(telco_sample, tmp_path):
     )
     assert isinstance(result.exception, ConfigError)
     assert "did you mean 'Churn'" in str(result.exception)
+
+
+def test_train_file_results_do_not_depend_on_processes(telco_sample):
+    from crmlens.predict import train_file
+
+    serial = train_file(telco_sample, "Churn", folds=2, n_trials=1, n_jobs=1)
+    parallel = train_file(telco_sample, "Churn", folds=2, n_trials=1, n_jobs=2)
+    for key in ("roc_auc", "pr_auc", "brier", "log_loss"):
+        assert serial["metrics"][key] == parallel["metrics"][key]
+    assert serial["anchors"] == parallel["anchors"]
+    assert serial["model"] == parallel["model"]

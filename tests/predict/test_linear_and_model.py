@@ -88,3 +88,28 @@ def test_spend_model_beats_the_mean(make_planted):
     pred = model.predict(X.iloc[900:])
     mae = np.mean(np.abs(pred - target[900:]))
     assert mae < 0.5 * np.mean(np.abs(target[900:] - target[:900].mean()))
+
+
+def test_choices_are_made_out_of_fold_and_lightgbm_is_bagged(make_planted):
+    X, y = make_planted(900, seed=5)
+    model = PropensityModel(n_trials=2, inner_folds=3, capacity=90, blend="lightgbm").fit(X, y)
+    described = model.describe()
+    assert set(described["lightgbm_candidates_oof_log_loss"]) == {"conservative", "conservative+tuned"}
+    chosen = described["lightgbm_candidate"]
+    assert described["lightgbm_boosters"] == len(model.boosters_) == (3 if chosen == "conservative" else 6)
+    assert (chosen == "conservative+tuned") == (described["ensemble_paired_z"] <= -2.5)
+    # every training row has an out-of-fold probability, and the capacity threshold picks 90 of them
+    assert len(model.validation_["p"]) == len(y)
+    assert (model.validation_["p"] >= model.threshold_).sum() == 90
+    # the score is the average of the fold boosters
+    M = model._encode(X.head(20))
+    average = np.mean([b.predict(M, raw_score=True) for b in model.boosters_], axis=0)
+    np.testing.assert_allclose(model.decision_function(X.head(20)), average, atol=1e-9)
+
+
+def test_logistic_only_blend_trains_no_trees(make_planted):
+    X, y = make_planted(400, seed=6)
+    model = PropensityModel(n_trials=0, blend="logistic", imbalance="none").fit(X, y)
+    assert model.boosters_ == [] and model.describe()["lightgbm_candidate"] == "none"
+    phi, total = model.contributions(X.head(10))
+    np.testing.assert_allclose(total, model.decision_function(X.head(10)), atol=1e-9)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
 from crmlens.exceptions import ConfigError, ValidationError
@@ -75,6 +76,26 @@ def prepare_file(
     }
 
 
+def _fit_one(
+    X: pd.DataFrame, y: np.ndarray, a: np.ndarray, b: np.ndarray | None, params: dict[str, Any], seed: int
+) -> tuple[PropensityModel | None, dict[str, Any] | None]:
+    """Fit on rows ``a``; with test rows ``b``, return their scores and metrics (ours and the anchors)."""
+    model = PropensityModel(**params).fit(X.iloc[a], y[a])
+    if b is None:
+        return model, None
+    p = model.predict_proba(X.iloc[b])[:, 1]
+    M = model.encoder_.transform(X)
+    p_lgb = default_lightgbm_scores(M[a], y[a], M[b], model.encoder_.categorical_indices_, seed)
+    p_lin = logistic_baseline_scores(X.iloc[a], y[a], X.iloc[b], seed)
+    fold = {
+        "p": p,
+        "ours": binary_metrics(y[b], p, threshold=model.threshold_),
+        "lightgbm_default": binary_metrics(y[b], p_lgb),
+        "logistic_baseline": binary_metrics(y[b], p_lin),
+    }
+    return None, fold
+
+
 def train_file(
     path: str | Path,
     target: str,
@@ -91,9 +112,14 @@ def train_file(
     cost: float | None = None,
     capacity: int | None = None,
     seed: int = 0,
+    n_jobs: int = -1,
     step: Step | None = None,
 ) -> dict[str, Any]:
-    """Cross-validated metrics of ours and the anchors, then a final model saved to ``model_out``."""
+    """Cross-validated metrics of ours and the anchors, then a final model saved to ``model_out``.
+
+    ``n_jobs`` processes (-1: one per core) fit the folds and the final model; the results do not
+    depend on it.
+    """
     started = time.perf_counter()
     spec = get_task(task)
     if spec.kind != "binary":
@@ -134,23 +160,24 @@ def train_file(
         "logistic_baseline": [],
     }
     oof = np.full(len(y), np.nan)
-    for k, (a, b) in enumerate(splits):
-        step and step(f"fold {k + 1}/{len(splits)}")
-        model = PropensityModel(**params).fit(X.iloc[a], y[a])
-        p = model.predict_proba(X.iloc[b])[:, 1]
-        oof[b] = p
-        per_fold["ours"].append(binary_metrics(y[b], p, threshold=model.threshold_))
-        M = model.encoder_.transform(X)
-        p_lgb = default_lightgbm_scores(M[a], y[a], M[b], model.encoder_.categorical_indices_, seed)
-        per_fold["lightgbm_default"].append(binary_metrics(y[b], p_lgb))
-        per_fold["logistic_baseline"].append(
-            binary_metrics(y[b], logistic_baseline_scores(X.iloc[a], y[a], X.iloc[b], seed))
-        )
+    # the folds and the final fit are independent: run them side by side, one process per core
+    jobs = [(a, b) for a, b in splits] + [(np.arange(len(y)), None)]
+    runner = Parallel(n_jobs=n_jobs, return_as="generator")
+    results = runner(delayed(_fit_one)(X, y, a, b, params, seed) for a, b in jobs)
+    model: PropensityModel | None = None
+    for k, (fitted, fold) in enumerate(results):
+        step and step(f"fold {k + 1}/{len(splits)}" if k < len(splits) else "final model")
+        if fold is None:
+            model = fitted
+            continue
+        b = splits[k][1]
+        oof[b] = fold["p"]
+        for name in per_fold:
+            per_fold[name].append(fold[name])
+    assert model is not None
     mean = {
         name: {m: float(np.mean([f[m] for f in rows])) for m in rows[0]} for name, rows in per_fold.items()
     }
-    step and step("final model")
-    model = PropensityModel(**params).fit(X, y)
     seen = ~np.isnan(oof)
     sample = X.iloc[np.argsort(-model.predict_proba(X)[:, 1])[:3]]
     examples = explain_frame(model, sample, outcome=f"{target}={data['positive']}")

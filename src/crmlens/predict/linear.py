@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression, Ridge
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -107,14 +108,17 @@ class LinearScorer:
         """Fit on the encoded matrix; ``categorical`` maps column index to its number of kept levels."""
         self._plan(M, categorical)
         D = self._design(M)
-        if self.kind == "logistic":
-            model = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
-            model.fit(D, y, sample_weight=sample_weight)
-            coef, intercept = model.coef_[0], float(model.intercept_[0])
-        else:
-            model = Ridge(alpha=1.0 / self.C, random_state=self.random_state)
-            model.fit(D, y, sample_weight=sample_weight)
-            coef, intercept = np.asarray(model.coef_).ravel(), float(model.intercept_)
+        # One BLAS thread: the design is small, and on a busy machine threads that wait on each other
+        # made each solver step ten times slower than one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.kind == "logistic":
+                model = LogisticRegression(C=self.C, max_iter=2000, random_state=self.random_state)
+                model.fit(D, y, sample_weight=sample_weight)
+                coef, intercept = model.coef_[0], float(model.intercept_[0])
+            else:
+                model = Ridge(alpha=1.0 / self.C, random_state=self.random_state)
+                model.fit(D, y, sample_weight=sample_weight)
+                coef, intercept = np.asarray(model.coef_).ravel(), float(model.intercept_)
         pos = 0
         for part in self.parts_:
             if isinstance(part, _Numeric):

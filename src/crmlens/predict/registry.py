@@ -69,7 +69,7 @@ def save_model(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``model`` and its signed manifest to ``path``; returns the manifest."""
-    if not hasattr(model, "booster_"):
+    if not hasattr(model, "boosters_"):
         raise NotFittedError("only a fitted model can be saved; call fit first")
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     payload_sha = hashlib.sha256(payload).hexdigest()
