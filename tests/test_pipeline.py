@@ -57,6 +57,8 @@ def test_demo_end_to_end(demo: dict[str, Any]) -> None:
         "Privacy",
     ):
         assert f"<h2>{title}</h2>" in page
+    # the churn model's held-out metrics beside the anchors, and its calibration table and plot
+    assert "churn: held-out metrics" in page and "churn: calibration" in page
 
 
 def _clear_identifiers(project: Path) -> re.Pattern[str]:

@@ -94,21 +94,9 @@ def segments_section(engine: Engine) -> Section | None:
 
 
 def scores_section(engine: Engine) -> Section | None:
-    if not engine.has_table("scores") or engine.count("scores") == 0:
-        return None
-    tasks = engine.query(
-        "SELECT task, model_version, count(*) AS customers, round(avg(score), 4) AS mean_score FROM scores GROUP BY ALL"
-    ).to_pandas()
-    churn = engine.query(
-        "SELECT customer_id, round(score, 3) AS churn_probability, label, reasons::VARCHAR AS reasons FROM scores "
-        "WHERE task = 'churn' ORDER BY score DESC LIMIT 10"
-    ).to_pandas()
-    section = Section(
-        "Scores",
-        "Model outputs per customer, each with its reasons.",
-        tables=[("Tasks", tasks), ("Customers most likely to leave, with reasons", churn)],
-    )
-    return section
+    from crmlens.predict.report import predict_section
+
+    return predict_section(engine)
 
 
 def recommendations_section(engine: Engine) -> Section | None:
@@ -260,12 +248,14 @@ def segment_stage(ws: Workspace, seed: int) -> dict[str, Any]:
 
 def churn_stage(ws: Workspace, seed: int) -> dict[str, Any]:
     from crmlens.predict import ModelRegistry, score_task, train_task
+    from crmlens.predict.report import save_evaluation
 
     registry = ModelRegistry(ws.folder / "models")
     consent = ws.enforce_consent
     trained = train_task(
         ws.engine, "churn", DEMO_CUTOFF, CHURN_HORIZON_DAYS, registry=registry, seed=seed, consent=consent
     )
+    save_evaluation(ws.engine, "churn", trained)
     scored = score_task(ws.engine, "churn", trained["model"], trained["manifest"]["version"], consent=consent)
     return {
         "roc_auc": trained["metrics"].get("roc_auc"),
