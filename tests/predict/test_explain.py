@@ -72,3 +72,22 @@ def test_path_attribution_is_additive_and_agrees_with_shap(model_and_data):
     np.testing.assert_allclose(
         fast["score"], explain_frame(model, X.head(100), method="shap")["score"], atol=1e-9
     )
+
+
+def test_template_alternatives_skip_missing_fields(make_planted):
+    from crmlens.predict.explain import ReasonWriter
+
+    X, y = make_planted(400, seed=9)
+    X = X.rename(columns={"days_inactive": "recency_days", "spend": "ipd_mean_days"})
+    model = PropensityModel(n_trials=0, blend="logistic", imbalance="none").fit(X, y)
+    writer = ReasonWriter(model)
+    j = writer.features.index("recency_days")
+    M = model._encode(X)
+    known = int(np.flatnonzero(~np.isnan(M[:, writer.features.index("ipd_mean_days")]))[0])
+    text = writer.sentence(j, M[known])
+    assert text.startswith(f"no purchase for {M[known, j]:.0f} days, usually every ")
+    missing = int(np.flatnonzero(np.isnan(M[:, writer.features.index("ipd_mean_days")]))[0])
+    # ipd_mean_days is missing in this row: the next wording that the row can fill is used, never "nan"
+    assert writer.sentence(j, M[missing]).endswith(
+        "days (usual {:.0f})".format(model.train_profile_["recency_days"]["median"])
+    )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 import numpy as np
@@ -19,13 +21,23 @@ import pandas as pd
 from crmlens.exceptions import ConfigError
 
 # Sentences for well-known customer_360 columns; {value} is the row's value, any other name a feature of
-# the same row, {median} the training median. Users pass their own with ``templates=``.
-DEFAULT_TEMPLATES: dict[str, str] = {
-    "recency_days": "no purchase for {value:.0f} days, usually every {avg_days_between_orders:.0f}",
-    "days_since_last_order": "no purchase for {value:.0f} days, usually every {avg_days_between_orders:.0f}",
+# the same row, {median} the training median. A tuple lists alternatives: the first whose fields the
+# model has and the row holds (not missing) is used. Users pass their own with ``templates=``.
+_LAST_ORDER = (
+    "no purchase for {value:.0f} days, usually every {ipd_mean_days:.0f}",
+    "no purchase for {value:.0f} days, usually every {avg_days_between_orders:.0f}",
+    "no purchase for {value:.0f} days (usual {median:.0f})",
+)
+DEFAULT_TEMPLATES: dict[str, str | tuple[str, ...]] = {
+    "recency_days": _LAST_ORDER,
+    "days_since_last_order": _LAST_ORDER,
+    "days_since_last_visit": "no visit for {value:.0f} days (usual {median:.0f})",
     "frequency": "{value:.0f} orders, against a usual {median:.0f}",
     "n_orders": "{value:.0f} orders, against a usual {median:.0f}",
+    "orders_90d": "{value:.0f} orders in the last 90 days (usual {median:.0f})",
+    "spend_90d": "spent {value:,.0f} in the last 90 days (usual {median:,.0f})",
     "n_tickets": "{value:.0f} support tickets (usual {median:.0f})",
+    "tickets_90d": "{value:.0f} support tickets in the last 90 days (usual {median:.0f})",
     "tenure": "{value:.0f} months as a customer (usual {median:.0f})",
 }
 
@@ -74,6 +86,12 @@ def load_actions(path: str | Path | None) -> dict[str, str]:
     return data
 
 
+@lru_cache(maxsize=256)
+def _fields(template: str) -> tuple[str, ...]:
+    """The field names a format string reads."""
+    return tuple(f for _, f, _, _ in Formatter().parse(template) if f)
+
+
 def _fmt(value: float) -> str:
     if np.isnan(value):
         return "missing"
@@ -86,7 +104,10 @@ class ReasonWriter:
     """Turns contributions of one fitted model into sentences; built once, applied to many rows."""
 
     def __init__(
-        self, model: Any, outcome: str = "positive", templates: Mapping[str, str] | None = None
+        self,
+        model: Any,
+        outcome: str = "positive",
+        templates: Mapping[str, str | tuple[str, ...]] | None = None,
     ) -> None:
         self.model = model
         self.encoder = model.encoder_
@@ -123,12 +144,14 @@ class ReasonWriter:
             row = {
                 f: float(M_row[i]) for i, f in enumerate(self.features) if f not in self.encoder.categorical_
             }
-            try:
-                return template.format(
-                    value=value, median=median, **{k: v for k, v in row.items() if k != "value"}
-                )
-            except (KeyError, ValueError, IndexError):
-                pass
+            fields = {**row, "value": value, "median": median}
+            for option in (template,) if isinstance(template, str) else template:
+                if any(f not in fields or np.isnan(fields[f]) for f in _fields(option)):
+                    continue  # a field the model lacks, or missing in this row: try the next wording
+                try:
+                    return option.format(**fields)
+                except (KeyError, ValueError, IndexError):
+                    continue
         if np.isnan(value):
             return f"{name} is missing"
         side = "above" if value > median else "below" if value < median else "at"
@@ -219,7 +242,7 @@ def explain_frame(
     *,
     top: int = 3,
     outcome: str = "positive",
-    templates: Mapping[str, str] | None = None,
+    templates: Mapping[str, str | tuple[str, ...]] | None = None,
     actions: Mapping[str, str] | None = None,
     batch_size: int = 200_000,
     method: str = "auto",
