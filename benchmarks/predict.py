@@ -22,7 +22,7 @@ from crmlens.benchmarking import BenchOptions, measure
 from crmlens.datasets.shared import shared_file
 from crmlens.engine import DuckDBEngine
 from crmlens.predict import binary_metrics, build_labels, explain_frame, load_actions, train_file, train_task
-from crmlens.predict.explain import PATH_ABOVE
+from crmlens.predict.explain import attribution_method
 from crmlens.predict.frame import clean_frame, read_table
 
 KEEP = ["roc_auc", "pr_auc", "brier", "log_loss", "recall_at_10"]
@@ -154,7 +154,7 @@ def _scoring_speed(model: Any, rows: int, notes: list, results: list) -> dict[st
         out = explain_frame(model, big, top=3, outcome="churn", actions=actions)
     cpu = time.process_time() - start
     assert out["reason_1"].str.len().gt(0).mean() > 0.5
-    how = "path attribution" if rows > PATH_ABOVE else "TreeSHAP via pred_contrib"
+    how = "path attribution" if attribution_method(model, rows) == "path" else "TreeSHAP via pred_contrib"
     speed = {
         "rows": rows,
         "seconds": m.seconds,
