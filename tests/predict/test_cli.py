@@ -105,3 +105,17 @@ def test_train_file_results_do_not_depend_on_processes(telco_sample):
         assert serial["metrics"][key] == parallel["metrics"][key]
     assert serial["anchors"] == parallel["anchors"]
     assert serial["model"] == parallel["model"]
+
+
+def test_train_file_with_a_time_column_uses_forward_splits(telco_sample, tmp_path):
+    from crmlens.predict import train_file
+
+    frame = pd.read_csv(telco_sample, dtype=str)
+    frame["signup"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
+    path = tmp_path / "timed.csv"
+    frame.to_csv(path, index=False)
+    out = train_file(path, "Churn", time_col="signup", folds=2, n_trials=1)
+    assert out["cv"] == "2 forward time splits on 'signup'"
+    # the first third is only ever trained on: the calibration table covers the two tested thirds
+    assert sum(row["rows"] for row in out["calibration"]) == 2 * (len(frame) // 3)
+    assert out["metrics"]["roc_auc"] > 0.7
