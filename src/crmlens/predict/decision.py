@@ -40,4 +40,4 @@ def choose_threshold(
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
     t = float(thresholds[best]) if len(thresholds) else 0.5
-    return t, "the threshold with the best F1 on validation data"
+    return t, "the threshold with the best F1 on out-of-fold scores of the training data"
