@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -103,3 +104,93 @@ def test_errors_name_the_column(files, monkeypatch):
     )  # fmt: skip
     assert result.returncode == 1
     assert "'body'" in result.stderr and "--text-col" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def faq_files(tmp_path_factory, banking):
+    """An FAQ of the twelve intents (5 phrasings each) and labelled questions that are not in it."""
+    folder = tmp_path_factory.mktemp("faq_calibration")
+    train = pd.DataFrame({"question": banking["train_x"], "intent": banking["train_y"]})
+    in_faq = train.groupby("intent", sort=True).head(5)
+    answers = {i: f"How we handle {i.replace('_', ' ').lower()}." for i in sorted(set(train["intent"]))}
+    pd.DataFrame(
+        {"faq_id": in_faq["intent"], "question": in_faq["question"], "answer": in_faq["intent"].map(answers)}
+    ).to_csv(folder / "faq.csv", index=False)
+    rest = train.drop(index=in_faq.index)
+    # labelled by answer text (the FAQ's ids are not needed), plus questions the FAQ cannot answer
+    outside = [
+        "tell me a joke",
+        "what is the weather tomorrow",
+        "who won the football match",
+        "recommend a film",
+    ]
+    pd.DataFrame(
+        {
+            "text": rest["question"].tolist() + outside,
+            "right": rest["intent"].map(answers).tolist() + [""] * 4,
+        }
+    ).to_csv(folder / "labelled.csv", index=False)
+    pd.DataFrame({"question": banking["test_x"], "faq_id": banking["test_y"]}).to_csv(
+        folder / "test.csv", index=False
+    )
+    return folder
+
+
+def test_faq_build_calibrates_min_score(faq_files):
+    from crmlens.support import evaluate_faq, load_faq_index
+
+    runner = CliRunner()
+    index_dir = faq_files / "calibrated"
+    out = _json(
+        runner.invoke(app, ["faq", "build", str(faq_files / "faq.csv"), "--out", str(index_dir), "--no-embeddings",
+                            "--calibrate", str(faq_files / "labelled.csv"), "--calibrate-question-col", "text",
+                            "--calibrate-label-col", "right", "--target-precision", "0.9", "--json"])
+    )  # fmt: skip
+    calibration = out["calibration"]
+    labelled = pd.read_csv(faq_files / "labelled.csv")
+    assert calibration["target_precision"] == 0.9 and calibration["questions"] == len(labelled)
+    assert calibration["unanswerable"] == 4
+    assert out["min_score"] == calibration["min_score"]
+
+    # recompute on the labelled questions from the saved index: the stored score is the lowest that
+    # keeps answered precision at 0.9, and answers only part of them
+    index = load_faq_index(index_dir)
+    assert index.min_score == calibration["min_score"] and index.calibration_ == calibration
+    ids, scores = index.rank(labelled["text"].tolist(), k=1)
+    expected = index.entry_ids(labelled["right"].tolist())
+    correct = (ids[:, 0] == expected) & (expected != "")
+    answered = scores[:, 0] >= index.min_score
+    assert 0.05 < answered.mean() < 1.0
+    assert answered.mean() == pytest.approx(calibration["answer_rate"])
+    assert correct[answered].mean() >= 0.9
+    below = scores[:, 0] < index.min_score
+    next_score = scores[below, 0].max()  # answering down to the next score would miss the target
+    assert correct[scores[:, 0] >= next_score].mean() < 0.9
+
+    # held-out questions: the threshold carries over (loosely) to questions it was not chosen on
+    test = pd.read_csv(faq_files / "test.csv")
+    held = evaluate_faq(index, test["question"].tolist(), test["faq_id"].tolist())
+    assert held["answered_precision"] >= 0.8 and 0.05 < held["answer_rate"] < 1.0
+
+    # `faq ask` answers above the calibrated score and says "no good answer" below it
+    top_q = labelled["text"][int(np.argmax(np.where(correct, scores[:, 0], -1)))]
+    low_q = labelled["text"][int(np.argmin(scores[:, 0]))]
+    out = _json(runner.invoke(app, ["faq", "ask", str(index_dir), top_q, "--json"]))
+    assert out["answered"] and out["min_score"] == calibration["min_score"] and out["calibration"]
+    out = _json(runner.invoke(app, ["faq", "ask", str(index_dir), low_q, "--json"]))
+    assert out["answered"] is False and out["answer"] is None
+    assert out["matches"][0]["score"] < out["min_score"]
+    result = runner.invoke(app, ["faq", "ask", str(index_dir), low_q])
+    assert result.exit_code == 0 and "no good answer" in result.stdout
+
+
+def test_faq_calibration_errors(faq_files):
+    runner = CliRunner()
+    base = ["faq", "build", str(faq_files / "faq.csv"), "--out", str(faq_files / "bad"), "--no-embeddings",
+            "--calibrate", str(faq_files / "labelled.csv"), "--calibrate-question-col", "text"]  # fmt: skip
+    result = runner.invoke(app, [*base, "--calibrate-label-col", "right", "--min-score", "0.3"])
+    assert result.exit_code != 0 and "not both" in str(result.exception)
+    result = runner.invoke(app, [*base, "--calibrate-label-col", "intent"])
+    assert result.exit_code != 0 and "'intent'" in str(result.exception)
+    result = runner.invoke(app, [*base, "--calibrate-label-col", "text"])  # questions as labels: no entry
+    assert result.exit_code != 0 and "names an FAQ entry" in str(result.exception)

@@ -247,43 +247,93 @@ def register(app: typer.Typer) -> None:
         answer_col: str = typer.Option("answer", "--answer-col"),
         language_col: str = typer.Option("language", "--language-col", help="Optional; detected if absent."),
         id_col: str = typer.Option("faq_id", "--id-col", help="Optional: rows sharing it are one entry."),
-        min_score: float = typer.Option(0.45, "--min-score", help="Below this score: no good answer."),
+        min_score: float = typer.Option(
+            None, "--min-score", help="Below this score: no good answer (default 0.45, or --calibrate)."
+        ),
+        calibrate: Path = typer.Option(
+            None,
+            "--calibrate",
+            help="Labelled questions (not in the FAQ) to choose --min-score for --target-precision.",
+        ),
+        calibrate_question_col: str = typer.Option(
+            "question", "--calibrate-question-col", help="Question column of the --calibrate file."
+        ),
+        calibrate_label_col: str = typer.Option(
+            "faq_id",
+            "--calibrate-label-col",
+            help="Its right entry: a faq_id or the answer text; no match = the FAQ cannot answer it.",
+        ),
+        target_precision: float = typer.Option(
+            0.9, "--target-precision", help="Share of answered questions that must get the right entry."
+        ),
         lexical_weight: float = typer.Option(0.2, "--lexical-weight", help="BM25 share of the hybrid score."),
         embeddings: bool = typer.Option(
             True, "--embeddings/--no-embeddings", help="Use sentence embeddings."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
-        """Index an FAQ for `crmlens faq ask`."""
+        """Index an FAQ for `crmlens faq ask`; with --calibrate, choose its no-answer score from labelled questions."""
         from crmlens.support import FaqIndex
         from crmlens.support.embeddings import neural_available
 
+        if calibrate is not None and min_score is not None:
+            raise ConfigError("faq build: give --min-score or --calibrate, not both")
+        if not 0 < target_precision <= 1:
+            raise ConfigError(f"faq build: --target-precision must be in (0, 1], got {target_precision}")
         start = time.perf_counter()
         with progress(not as_json) as bar:
-            task = bar.add_task("reading", total=2)
+            task = bar.add_task("reading", total=3)
             frame = _read(file)
+            questions: list[str] = []
+            labels: list[object] = []
+            if calibrate is not None:
+                labelled = _read(calibrate)
+                asked = _column(labelled, calibrate_question_col, calibrate, "--calibrate-question-col")
+                named = _column(labelled, calibrate_label_col, calibrate, "--calibrate-label-col")
+                keep = asked.notna() & (asked.astype(str).str.strip() != "")
+                questions = asked[keep].astype(str).tolist()
+                labels = named[keep].tolist()
+                if not questions:
+                    raise ValidationError(f"{calibrate}: no questions in column {calibrate_question_col!r}")
             bar.update(task, advance=1, description=f"indexing {len(frame):,} questions")
             use = "auto" if embeddings else False
             if embeddings and not neural_available():
                 use = False
-            index = FaqIndex(lexical_weight=lexical_weight, use_embeddings=use, min_score=min_score).fit(
-                frame, question_col, answer_col, language_col, id_col
-            )
+            index = FaqIndex(
+                lexical_weight=lexical_weight,
+                use_embeddings=use,
+                min_score=0.45 if min_score is None else min_score,
+            ).fit(frame, question_col, answer_col, language_col, id_col)
+            bar.update(task, advance=1, description=f"calibrating on {len(questions):,} questions")
+            if questions:
+                expected = index.entry_ids(labels)
+                if not (expected != "").any():
+                    raise ValidationError(
+                        f"{calibrate}: no value of {calibrate_label_col!r} names an FAQ entry (a faq_id or "
+                        "an answer of the FAQ); name the right column with --calibrate-label-col"
+                    )
+                index.calibrate(questions, labels, target_precision)
             index.save(out)
             bar.update(task, advance=1, description="done")
+        calibration = getattr(index, "calibration_", None) if questions else None
         payload = {
             "metrics": {"seconds": time.perf_counter() - start},
             "anchors": {},
             "questions": len(index.rows_),
             "entries": len(index.entries_),
             "embeddings": bool(index.use_embeddings_),
+            "min_score": index.min_score,
+            "calibration": calibration,
             "out": str(out),
         }
-        emit(
-            payload,
-            as_json,
-            [("faq build", [{k: v for k, v in payload.items() if k not in ("metrics", "anchors")}])],
-        )
+        summary = {k: v for k, v in payload.items() if k not in ("metrics", "anchors", "calibration")}
+        tables = [("faq build", [summary])]
+        if calibration:
+            title = f"calibration: min_score for {target_precision:.0%} answered precision"
+            if calibration["answer_rate"] == 0:
+                title = f"calibration: no score reaches {target_precision:.0%} precision, every question goes to a person"
+            tables.append((title, [calibration]))
+        emit(payload, as_json, tables)
 
     @faq.command("ask")
     def faq_ask(
@@ -305,6 +355,7 @@ def register(app: typer.Typer) -> None:
             "answered": answered,
             "answer": matches[0].answer if answered else None,
             "min_score": index.min_score,
+            "calibration": getattr(index, "calibration_", None),
             "matches": [m.to_dict() for m in matches],
         }
         rows = [{"rank": i + 1, **m.to_dict()} for i, m in enumerate(matches)]

@@ -242,21 +242,57 @@ class FaqIndex:
         order = np.argsort(-best, axis=1, kind="stable")[:, :k]
         return np.asarray(self.entries_)[order], np.take_along_axis(best, order, axis=1)
 
+    def entry_ids(self, labels: Sequence[object]) -> np.ndarray:
+        """The ``faq_id`` each label names: a label is an entry's id or, failing that, its answer text.
+
+        Labels that name no entry (and empty ones) become ``""``: questions the FAQ has no answer for,
+        so that any answer given to them counts as wrong when calibrating.
+        """
+        self._check()
+        ids = set(self.rows_["faq_id"].astype(str))
+        by_answer = dict(zip(self.rows_["answer"].astype(str), self.rows_["faq_id"].astype(str), strict=True))
+        out = []
+        for label in labels:
+            text = (
+                "" if label is None or (isinstance(label, float) and label != label) else str(label).strip()
+            )
+            out.append(text if text in ids else by_answer.get(text, ""))
+        return np.asarray(out, dtype=object)
+
     def calibrate(
-        self, questions: Sequence[str], expected_ids: Sequence[str], target_precision: float = 0.9
+        self, questions: Sequence[str], expected_ids: Sequence[object], target_precision: float = 0.9
     ) -> FaqIndex:
         """Set ``min_score`` so that answered questions reach ``target_precision`` on labelled examples.
 
-        ``expected_ids`` holds the right ``faq_id`` of each question; use questions that are not in the
-        index. Sets ``answer_rate_`` (share answered at that score) as well.
+        ``expected_ids`` names the right entry of each question (its ``faq_id`` or its answer text, see
+        :meth:`entry_ids`); a question whose label names no entry should get no answer. Use questions
+        that are not in the index. When no score reaches the target, ``min_score`` goes above 1: every
+        question is handed over. Sets ``answer_rate_`` (share answered at that score) and
+        ``calibration_`` (target, questions, answer rate, precision got, unanswerable questions).
         """
         from crmlens.support.routing import threshold_for_precision
 
+        if len(questions) != len(expected_ids):
+            raise ValidationError(
+                f"FAQ calibration: {len(questions)} questions but {len(expected_ids)} labels"
+            )
+        if not len(questions):
+            raise ValidationError("FAQ calibration: no labelled questions")
+        expected = self.entry_ids(expected_ids)
         ids, scores = self.rank(questions, k=1)
-        correct = ids[:, 0].astype(str) == np.asarray([str(e) for e in expected_ids])
-        self.min_score, self.answer_rate_, _ = threshold_for_precision(
+        correct = (ids[:, 0].astype(str) == expected) & (expected != "")
+        self.min_score, self.answer_rate_, precision = threshold_for_precision(
             scores[:, 0], correct, target_precision
         )
+        self.calibration_ = {
+            "target_precision": float(target_precision),
+            "questions": len(expected),
+            "unanswerable": int((expected == "").sum()),
+            "min_score": float(self.min_score),
+            "answer_rate": float(self.answer_rate_),
+            "answered_precision": float(precision),
+            "recall_at_1": float(correct.mean()),
+        }
         return self
 
     # -- persistence ----------------------------------------------------------------------------
@@ -278,6 +314,7 @@ class FaqIndex:
                 "b": self.b,
             },
             "encoder": ENCODER if self.embeddings_ is not None else None,
+            "calibration": getattr(self, "calibration_", None),
             "rows": len(self.rows_),
             "entries": len(self.entries_),
         }
@@ -297,6 +334,9 @@ def load_faq_index(folder: str | Path) -> FaqIndex:
     if meta.get("format") != _FORMAT:
         raise ConfigError(f"{meta_path}: not a crmlens FAQ index (format {meta.get('format')!r})")
     index = FaqIndex(**meta["params"])
+    if meta.get("calibration"):
+        index.calibration_ = meta["calibration"]
+        index.answer_rate_ = meta["calibration"]["answer_rate"]
     index.rows_ = pd.read_parquet(folder / "faq.parquet")
     stored = folder / "embeddings.npy"
     index.use_embeddings = bool(meta["params"]["use_embeddings"]) and stored.exists()
