@@ -134,17 +134,55 @@ def text_section(engine: Engine) -> Section | None:
     from crmlens.text import sentiment_alerts, sentiment_trend
 
     scored = engine.table("feedback_sentiment").to_pandas()
-    trend = sentiment_trend(scored, by=None, freq="W")
-    alerts = sentiment_alerts(scored, by="category" if "category" in scored else None, freq="W")
+    weekly = [sentiment_trend(scored, by=None, freq="W").assign(texts="reviews")]
     labels = scored.groupby(["language", "sentiment_label"]).size().reset_index(name="texts")
+    tables = [("Review sentiment by language", labels)]
+    if engine.has_table("text_sentiment") and engine.has_table("tickets"):
+        tickets = engine.query(
+            "SELECT s.ts, s.sentiment_label, s.sentiment_score, t.category FROM text_sentiment s "
+            "JOIN tickets t ON s.source_table = 'tickets' AND t.source = s.source "
+            "AND CAST(t.ticket_id AS VARCHAR) = s.text_id"
+        ).to_pandas()
+        if len(tickets):
+            weekly.append(sentiment_trend(tickets, by=None, freq="W").assign(texts="tickets"))
+            by_category = (
+                tickets.assign(negative=tickets["sentiment_label"].eq("negative"))
+                .groupby("category", dropna=False)
+                .agg(tickets=("negative", "size"), negative_share=("negative", "mean"),
+                     mean_score=("sentiment_score", "mean"))
+                .round(3)
+                .sort_values("negative_share", ascending=False)
+                .reset_index()
+            )  # fmt: skip
+            tables.append(("Ticket sentiment by category", by_category))
+    if engine.has_table("feedback_topics") and engine.count("feedback_topics"):
+        tables.append(
+            (
+                "Topics in negative reviews (top terms and typical texts)",
+                engine.query("SELECT * FROM feedback_topics ORDER BY language, texts DESC").to_pandas(),
+            )
+        )
+    if engine.has_table("sentiment_alerts"):
+        alerts = engine.table("sentiment_alerts").to_pandas()
+    else:
+        alerts = sentiment_alerts(scored, by="category" if "category" in scored else None, freq="W")
+    tables.append(("Alerts (weekly negative share of a category above its control limit)", alerts.head(20)))
+    trend = pd.concat(weekly, ignore_index=True)
     figure = px.line(
-        trend, x=trend.columns[0], y="negative_share", title="Weekly share of negative feedback", height=320
+        trend,
+        x="period",
+        y="negative_share",
+        color="texts",
+        title="Weekly share of negative texts",
+        height=320,
     )
     return Section(
         "What customers say",
-        "Sentiment in Chinese and English from the shipped models, by week, "
-        "and alerts where negative feedback rose beyond its control limit.",
-        tables=[("Sentiment by language", labels), ("Alerts", alerts.head(20))],
+        "Sentiment of reviews and support tickets in Chinese and English from the shipped models, "
+        "scored once when the warehouse is built (each customer's mean, latest and recent negatives are "
+        "in customer_360), what the negative reviews are about, and alerts where negative reviews "
+        "rose beyond their control limit.",
+        tables=tables,
         figures=[figure],
     )
 
@@ -222,15 +260,31 @@ def write_report(engine: Engine, out: Path) -> Path:
 
 
 def text_stage(ws: Workspace, seed: int) -> dict[str, Any]:
-    from crmlens.text import annotate
+    """Reviews with their sentiment (scored at build into ``text_sentiment``; any new text is scored
+    now), the topics of the negative ones per language, and the weekly alerts by product category."""
+    from crmlens.text import sentiment_alerts
+    from crmlens.text.warehouse import feedback_sentiment, negative_topics, score_texts
 
-    feedback = ws.engine.query(
-        "SELECT f.feedback_id, f.customer_id, f.ts, f.channel, f.product_id, f.text, f.rating, p.category "
-        "FROM feedback f LEFT JOIN products p USING (product_id)"
-    ).to_pandas()
-    scored = annotate(feedback, text_col="text")
+    new = score_texts(ws.engine)  # nothing left to do after a build, unless texts arrived since
+    scored = feedback_sentiment(ws.engine)
     ws.engine.write_table("feedback_sentiment", scored)
-    return {"texts": len(scored), "negative": int((scored["sentiment_label"] == "negative").sum())}
+    topics = negative_topics(scored, random_state=seed)
+    ws.engine.write_table("feedback_topics", topics)
+    alerts = sentiment_alerts(scored, by="category", freq="W")
+    ws.engine.write_table("sentiment_alerts", alerts.assign(examples=alerts["examples"].map(" | ".join)))
+    tickets = ws.engine.query(
+        "SELECT count(*) AS n, count(CASE WHEN sentiment_label = 'negative' THEN 1 END) AS negative "
+        "FROM text_sentiment WHERE source_table = 'tickets'"
+    ).to_pandas()
+    return {
+        "texts": len(scored),
+        "negative": int((scored["sentiment_label"] == "negative").sum()),
+        "tickets_scored": int(tickets["n"].iloc[0]),
+        "tickets_negative": int(tickets["negative"].iloc[0]),
+        "topics": len(topics),
+        "alerts": len(alerts),
+        "newly_scored": sum(v for k, v in new.items() if k.endswith("_scored")),
+    }
 
 
 def segment_stage(ws: Workspace, seed: int) -> dict[str, Any]:

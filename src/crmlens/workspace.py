@@ -103,15 +103,22 @@ class Workspace:
 
         Settings come from the project file: the ``identity`` section (threshold, must_link,
         never_link, source_priority, survivorship) and ``features.as_of`` (a date or a list).
+        Reviews and tickets not yet scored get their sentiment into ``text_sentiment`` first (the
+        ``sentiment`` columns of ``customer_360``); ``features.text_sentiment: false`` skips that.
         """
         from crmlens.features import FeatureBuilder
 
         summary = self.resolve_identities(seed=seed)
+        texts: dict[str, int] = {}
+        if self.config.features.get("text_sentiment", True):  # reviews and tickets, scored once
+            from crmlens.text.warehouse import score_texts
+
+            texts = score_texts(self.engine)
         cutoffs = as_of or self.config.features.get("as_of") or self.latest_day()
         cutoffs = [cutoffs] if isinstance(cutoffs, str) else list(cutoffs)
         builder = FeatureBuilder(top_categories=self.config.features.get("top_categories", 8))
         profiles = {str(c): len(builder.build(self.engine, c)) for c in cutoffs}
-        return {"identity": summary, "customer_360": profiles}
+        return {"identity": summary, "texts": texts, "customer_360": profiles}
 
     def latest_day(self) -> str:
         """The day after the last order: the natural cutoff for a profile of 'now'."""

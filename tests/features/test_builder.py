@@ -9,6 +9,7 @@ import pytest
 from crmlens.engine import DuckDBEngine
 from crmlens.features import FAMILIES, FeatureBuilder, load_family
 from crmlens.ingest import ensure_schema
+from crmlens.text.warehouse import ensure_text_sentiment
 
 AS_OF = "2024-04-01"
 
@@ -111,6 +112,24 @@ def small_warehouse(engine: DuckDBEngine, seed: int = 0, n_customers: int = 40) 
         engine.register("__frame", frame)
         engine.execute(f"INSERT INTO {name} BY NAME SELECT * FROM __frame")
         engine.con.unregister("__frame")
+    # what the text models wrote about the reviews and tickets (text_sentiment, scored at build)
+    ensure_text_sentiment(engine)
+    texts = pd.concat(
+        [
+            feedback.assign(source_table="feedback", text_id=feedback["feedback_id"]),
+            tickets.assign(source_table="tickets", text_id=tickets["ticket_id"]),
+        ],
+        ignore_index=True,
+    )[["source_table", "text_id", "customer_id", "ts"]]
+    score = np.round(rng.uniform(-1, 1, len(texts)), 3)
+    texts = texts.assign(
+        source="s",
+        sentiment_score=score,
+        sentiment_label=np.where(score < -0.2, "negative", np.where(score > 0.2, "positive", "neutral")),
+    )
+    engine.register("__frame", texts)
+    engine.execute("INSERT INTO text_sentiment BY NAME SELECT * FROM __frame")
+    engine.con.unregister("__frame")
 
 
 @pytest.fixture
@@ -168,6 +187,11 @@ def test_no_leakage(engine: DuckDBEngine, family: str) -> None:
     )
     engine.execute(f"UPDATE feedback SET rating = 1 WHERE ts >= {cutoff}")
     engine.execute(f"UPDATE campaign_contacts SET responded = 1 - responded WHERE ts >= {cutoff}")
+    engine.execute(
+        f"UPDATE text_sentiment SET sentiment_score = -1, sentiment_label = 'negative' WHERE ts >= {cutoff}"
+    )
+    engine.execute(f"""INSERT INTO text_sentiment (source_table, source, text_id, customer_id, ts, sentiment_label, sentiment_score)
+                       SELECT 'tickets', 's', 'late' || i, i % 40, {cutoff} + INTERVAL (i) HOUR, 'negative', -1 FROM range(50) t(i)""")
     engine.execute(f"INSERT INTO customers (customer_id, signup_at) VALUES (999, {cutoff} + INTERVAL 1 DAY)")
     after = builder.build(engine, AS_OF, write=False)
     pd.testing.assert_frame_equal(before, after)
@@ -178,7 +202,16 @@ def test_same_table_on_spark(warehouse: DuckDBEngine) -> None:
     from crmlens.engine.spark import SparkEngine
 
     spark = SparkEngine()
-    for table in ("orders", "products", "events", "tickets", "feedback", "campaign_contacts", "customers"):
+    for table in (
+        "orders",
+        "products",
+        "events",
+        "tickets",
+        "feedback",
+        "campaign_contacts",
+        "customers",
+        "text_sentiment",
+    ):
         spark.register(
             table, warehouse.table(table).to_pandas().drop(columns=["attributes"], errors="ignore")
         )

@@ -29,6 +29,7 @@ FAMILIES = [
     "web",
     "support",
     "feedback",
+    "sentiment",
     "campaign",
     "demographics",
 ]

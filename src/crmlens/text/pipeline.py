@@ -21,6 +21,7 @@ def annotate(
     top_k: int = 5,
     neutral_margin: float = 0.2,
     batch_size: int = 5000,
+    return_proba: bool = False,
 ) -> pd.DataFrame:
     """Language, sentiment and keywords for every text of ``frame`` (e.g. ``feedback`` or ``tickets``).
 
@@ -30,6 +31,8 @@ def annotate(
     zh + en models. Binary models (Chinese) have no neutral class: a text whose positive and
     negative probabilities are within ``neutral_margin`` of each other is labelled neutral. An
     existing ``language`` column is kept where it holds zh/en. Empty texts get a neutral label.
+    With ``return_proba``, ``p_negative``, ``p_neutral`` and ``p_positive`` are added (0 for a class
+    the text's model lacks; NaN for empty texts).
     """
     from crmlens.text.sentiment import default_model
 
@@ -68,6 +71,10 @@ def annotate(
     out["sentiment_label"] = labels
     out["sentiment_probability"] = np.where(empty, np.nan, probability)
     out["sentiment_score"] = np.where(empty, 0.0, pos - neg)
+    if return_proba:
+        for label in ("negative", "neutral", "positive"):
+            column = proba[:, classes.index(label)] if label in classes else np.zeros(len(texts))
+            out[f"p_{label}"] = np.where(empty, np.nan, column)
     keywords = extract_keywords(texts, top_k=top_k, languages=detected) if top_k else [[] for _ in texts]
     out["keywords"] = [", ".join(k) for k in keywords]
     return out

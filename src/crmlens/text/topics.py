@@ -120,7 +120,12 @@ def discover_topics(
     rows = []
     for k, terms in enumerate(model.top_terms(n_terms)):
         members = np.flatnonzero(assignments == k)
-        best = members[np.argsort(-weights[members, k])][:n_examples]
+        best: list[int] = []  # the most typical texts, each distinct text once
+        for i in members[np.argsort(-weights[members, k], kind="stable")]:
+            if len(best) == n_examples:
+                break
+            if all(texts[i] != texts[j] for j in best):
+                best.append(int(i))
         rows.append(
             {
                 "topic": k,

@@ -119,7 +119,8 @@ def sentiment_alerts(
         for g in groups:
             mask &= frame[g].eq(alert[g])
         if text_col and text_col in frame.columns:
-            chosen = frame.loc[mask].sort_values(score_col).head(n_examples)[text_col].astype(str).tolist()
+            ranked = frame.loc[mask].sort_values(score_col, kind="stable")[text_col].astype(str)
+            chosen = ranked.drop_duplicates().head(n_examples).tolist()  # each distinct text once
         else:
             chosen = []
         examples.append(chosen)
