@@ -239,24 +239,22 @@ class Loader:
             table.name == "orders" and "line_no" not in columns
         ):  # lines numbered in file order within an order
             derived = ", row_number() OVER (PARTITION BY f.order_id ORDER BY f.__rn)::INTEGER AS line_no"
-        # Most rows pass every test: a cheap all-NULL check spares them the string concatenation.
         passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
+        # Most rows pass every test: a cheap all-NULL check spares them the reason and column work.
         reason = (
-            f"CASE WHEN {passed} THEN '' ELSE concat_ws('; ', "
+            f"CASE WHEN {passed} THEN NULL ELSE concat_ws('; ', "
             + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
             + ") END"
             if failures
-            else "''"
+            else "NULL"
         )
         first_column = (
-            (
-                "coalesce("
-                + ", ".join(
-                    f"CASE WHEN f.{q('__f_' + n)} IS NOT NULL THEN {lit(n.removesuffix('_ref'))} END"
-                    for n, _ in failures
-                )
-                + ", NULL)"
+            f"CASE WHEN {passed} THEN NULL ELSE coalesce("
+            + ", ".join(
+                f"CASE WHEN f.{q('__f_' + n)} IS NOT NULL THEN {lit(n.removesuffix('_ref'))} END"
+                for n, _ in failures
             )
+            + ") END"
             if failures
             else "NULL"
         )
@@ -265,7 +263,7 @@ class Loader:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __clean AS
             SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
-                   nullif({reason}, '') AS __reason, {first_column} AS __column
+                   {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column
             FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
                   FROM (SELECT l1.*, {", ".join(values)}
                         FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
