@@ -27,7 +27,7 @@ def test_demo_end_to_end(demo: dict[str, Any]) -> None:
     steps = {s["step"]: s for s in demo["steps"]}
     assert steps["ingest"]["rows_quarantined"] > 0  # the planted dirty rows
     assert steps["ingest"]["pseudonymised"] is True
-    assert steps["churn"]["roc_auc"] > 0.75
+    assert steps["churn"]["roc_auc"] >= 0.85  # the floor against the planted churners
     assert steps["targets"]["targets"] > 0
     with DuckDBEngine(demo["warehouse"], read_only=True) as engine:
         for table in (
