@@ -156,6 +156,20 @@ def test_reload_is_idempotent_and_changes_upsert(tmp_path: Path) -> None:
     assert amounts == {"A1": 10, "A2": 25, "A3": 30}
 
 
+def test_same_content_under_a_new_name_adds_nothing(tmp_path: Path) -> None:
+    """A new path is hashed while it is staged; content loaded before is still recognised."""
+    text = "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,c2,2024-01-02,20\n"
+    write(tmp_path / "orders.csv", text)
+    engine, _ = load(tmp_path, [ORDERS])
+    write(tmp_path / "orders_copy.csv", text)
+    _, (copy,) = load(tmp_path, [{**ORDERS, "path": "orders_copy.csv"}], engine=engine)
+    assert copy.status == "unchanged" and engine.count("orders") == 2
+    logged = rows(engine, "SELECT file, file_hash, status FROM ingest_log ORDER BY finished_at")
+    assert [r["status"] for r in logged] == ["loaded", "unchanged"]
+    assert logged[0]["file_hash"] == logged[1]["file_hash"] != ""
+    assert engine.count("quarantine") == 0
+
+
 def test_every_load_reconciles_and_is_logged(tmp_path: Path) -> None:
     write(
         tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,,2024-01-02,20\n"

@@ -155,15 +155,12 @@ def transcode(path: Path, encoding: str, source_name: str) -> Path:
     return Path(name)
 
 
-def read_spec(
-    engine: DuckDBEngine, source: SourceConfig, path: Path, fingerprint: str | None = None
-) -> ReadSpec:
-    """The SQL that reads one file as all-text columns; ``fingerprint`` is its hash if known."""
+def read_spec(engine: DuckDBEngine, source: SourceConfig, path: Path, fingerprint: str = "") -> ReadSpec:
+    """The SQL that reads one file as all-text columns; ``fingerprint`` is its hash (empty for a preview)."""
     if path.stat().st_size == 0:
         raise SourceError(source.name, f"{path}: the file is empty (0 bytes)")
     p = lit(str(path))
     kind = source.kind
-    fingerprint = fingerprint or file_hash(path)
     if kind in ("csv", "tsv"):
         encoding = _encoding(source, path)
         temporary = None
