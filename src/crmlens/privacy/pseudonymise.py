@@ -154,6 +154,24 @@ def _vault_insert(engine: Engine, sealer: Sealer, values: list[str], tokens: lis
         _unregister(engine, view)
 
 
+def _token_map(
+    engine: Engine, tokenizer: Tokenizer, sealer: Sealer | None, distinct_sql: str, field: str
+) -> str | None:
+    """Register a view ``(v, tok)`` from each clear value ``distinct_sql`` finds to its token, and
+    seal the values into the vault when there is one; None when there is nothing to tokenise."""
+    distinct = engine.query(distinct_sql).to_arrow().column(0).to_pylist()
+    if not distinct:
+        return None
+    tokens = [tokenizer.token(v) for v in distinct]
+    if sealer is not None:
+        _vault_insert(engine, sealer, distinct, tokens, field)
+    view = f"__pz_map_{abs(hash(field)) % 10**8}"
+    engine.register(
+        view, pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
+    )
+    return view
+
+
 def pseudonymise_columns(
     engine: Engine,
     table: str,
@@ -186,24 +204,16 @@ def pseudonymise_columns(
             raise ValidationError(
                 f"pseudonymise: {table}.{column} is {kind}; identifiers must be loaded as VARCHAR to be tokenised"
             )
-        distinct = (
-            engine.query(
-                f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL "
-                f"AND NOT (starts_with({col}, 'pz_') AND regexp_full_match({col}, '{TOKEN_PATTERN}'))"
-            )
-            .to_arrow()
-            .column(0)
-            .to_pylist()
+        view = _token_map(
+            engine,
+            tokenizer,
+            sealer,
+            f"SELECT DISTINCT {col} AS v FROM {_quote(table)} WHERE {col} IS NOT NULL "
+            f"AND NOT (starts_with({col}, 'pz_') AND regexp_full_match({col}, '{TOKEN_PATTERN}'))",
+            f"{field_prefix or table}.{column}",
         )
-        if not distinct:
+        if view is None:
             continue
-        tokens = [tokenizer.token(v) for v in distinct]
-        if sealer is not None:
-            _vault_insert(engine, sealer, distinct, tokens, f"{field_prefix or table}.{column}")
-        view = f"__pz_map_{abs(hash((table, column))) % 10**8}"
-        engine.register(
-            view, pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
-        )
         try:
             engine.execute(
                 f"UPDATE {_quote(table)} SET {col} = m.tok FROM {view} m WHERE {_quote(table)}.{col} = m.v"
@@ -239,24 +249,16 @@ def pseudonymise_json_fields(
     changed = 0
     for name in fields:
         value = f"json_extract_string({_quote(column)}, {_json_path(name)})"
-        distinct = (
-            engine.query(
-                f"SELECT DISTINCT {value} AS v FROM {_quote(table)} WHERE {value} IS NOT NULL "
-                f"AND NOT regexp_full_match({value}, '{TOKEN_PATTERN}'){extra}"
-            )
-            .to_arrow()
-            .column(0)
-            .to_pylist()
+        view = _token_map(
+            engine,
+            tokenizer,
+            sealer,
+            f"SELECT DISTINCT {value} AS v FROM {_quote(table)} WHERE {value} IS NOT NULL "
+            f"AND NOT regexp_full_match({value}, '{TOKEN_PATTERN}'){extra}",
+            f"{field_prefix or table}.{column}.{name}",
         )
-        if not distinct:
+        if view is None:
             continue
-        tokens = [tokenizer.token(v) for v in distinct]
-        if sealer is not None:
-            _vault_insert(engine, sealer, distinct, tokens, f"{field_prefix or table}.{column}.{name}")
-        view = f"__pz_json_{abs(hash((table, column, name))) % 10**8}"
-        engine.register(
-            view, pa.table({"v": pa.array(distinct, pa.string()), "tok": pa.array(tokens, pa.string())})
-        )
         target = _quote(table)
         lit_name = "'" + name.replace("'", "''") + "'"
         row_value = f"json_extract_string({target}.{_quote(column)}, {_json_path(name)})"
