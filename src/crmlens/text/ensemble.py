@@ -29,10 +29,16 @@ ENSEMBLE_FORMAT = "crmlens-sentiment-ensemble/1"
 
 def _member_types() -> dict[str, Any]:
     """Saved-member format -> class with ``from_arrays`` (imported here: neural needs torch only to run)."""
+    from crmlens.text.e5 import E5_FORMAT, E5Sentiment
     from crmlens.text.neural import CNN_FORMAT, EMBEDDING_FORMAT, EmbeddingSentiment, TextCNNClassifier
     from crmlens.text.sentiment import _FORMAT, SentimentClassifier
 
-    return {_FORMAT: SentimentClassifier, CNN_FORMAT: TextCNNClassifier, EMBEDDING_FORMAT: EmbeddingSentiment}
+    return {
+        _FORMAT: SentimentClassifier,
+        CNN_FORMAT: TextCNNClassifier,
+        EMBEDDING_FORMAT: EmbeddingSentiment,
+        E5_FORMAT: E5Sentiment,
+    }
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

