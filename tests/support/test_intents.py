@@ -108,3 +108,35 @@ def test_model_trained_on_other_embeddings_is_refused(tmp_path, banking):
     path = model.save(tmp_path / "intent.joblib")
     with pytest.raises(ConfigError, match="retrain"):
         load_intent_model(path)
+
+
+@pytest.mark.neural
+def test_folded_prediction_equals_the_linear_model_on_all_features(banking):
+    """Prediction by blocks (kernel folded through the Nystroem map) gives the SVM's own margins."""
+    from crmlens.support.embeddings import encode
+    from crmlens.support.intents import _as_texts
+
+    x, y = banking["train_x"][::3], banking["train_y"][::3]
+    model = IntentClassifier(model="ensemble", kernel_components=150, calibration_cv=0).fit(x, y)
+    assert model.landmarks_.shape == (150, 384) and model.kernel_coef_.shape == (150, 12)
+    train, test = _as_texts(x), _as_texts(banking["test_x"])
+    kernel_map = model._kernel_map("ensemble", encode(train))  # the same landmarks, same seed
+    features = model._features(test, model.vectorizers_, "ensemble", False, encode(test), kernel_map)
+    expected = model.svm_.decision_function(features)
+    assert np.allclose(model.decision_function(banking["test_x"]), expected, atol=1e-4)
+    one = model.decision_function(banking["test_x"][:1])  # the one-message path (BLAS on one thread)
+    assert np.allclose(one, expected[:1], atol=1e-4)
+    without = IntentClassifier(model="ensemble", kernel_components=0, calibration_cv=0).fit(x, y)
+    assert without.kernel_coef_ is None and without.predict(banking["test_x"][:5]).shape == (5,)
+
+
+def test_model_saved_before_block_prediction_still_predicts(banking, banking_tfidf):
+    import copy
+
+    old = copy.deepcopy(banking_tfidf)
+    for name in ("block_sizes_", "kernel_coef_", "landmarks_"):
+        delattr(old, name)
+    old.svm_.coef_ = np.ascontiguousarray(old.svm_.coef_)  # as an earlier version pickled it
+    assert np.allclose(
+        old.decision_function(banking["test_x"]), banking_tfidf.decision_function(banking["test_x"])
+    )
