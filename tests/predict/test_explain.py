@@ -91,3 +91,18 @@ def test_template_alternatives_skip_missing_fields(make_planted):
     assert writer.sentence(j, M[missing]).endswith(
         "days (usual {:.0f})".format(model.train_profile_["recency_days"]["median"])
     )
+
+
+def test_reason_counts_of_one_are_singular(make_planted):
+    from crmlens.predict.explain import ReasonWriter
+
+    X, y = make_planted(400, seed=9)
+    X = X.rename(columns={"days_inactive": "recency_days"})
+    model = PropensityModel(n_trials=0, blend="logistic", imbalance="none").fit(X, y)
+    writer = ReasonWriter(model)
+    j = writer.features.index("recency_days")
+    row = model._encode(X)[0].copy()
+    row[j] = 1.0
+    assert writer.sentence(j, row).startswith("no purchase for 1 day ")
+    row[j] = 21.0
+    assert writer.sentence(j, row).startswith("no purchase for 21 days ")

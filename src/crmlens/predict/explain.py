@@ -54,6 +54,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
     r"security|backup|protection|streaming|service": "free trial of an add-on service",
 }
 FALLBACK_ACTION = "call from the retention team"
+# "1 months as a customer" -> "1 month as a customer": the templates count in plural.
+_SINGULAR = re.compile(r"(?<![\d.,])(1) (day|month|order|visit|support ticket)s\b")
 # Rows x trees above which ``method="auto"`` uses path attribution instead of TreeSHAP: TreeSHAP costs
 # about eight times as much per tree and row, so this keeps exact Shapley reasons to a few seconds.
 SHAP_BUDGET = 20_000_000
@@ -156,7 +158,7 @@ class ReasonWriter:
                 if any(f not in fields or np.isnan(fields[f]) for f in _fields(option)):
                     continue  # a field the model lacks, or missing in this row: try the next wording
                 try:
-                    return option.format(**fields)
+                    return _SINGULAR.sub(r"\1 \2", option.format(**fields))
                 except (KeyError, ValueError, IndexError):
                     continue
         if np.isnan(value):
