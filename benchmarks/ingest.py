@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ def make_files(folder: Path, rows: int, seed: int) -> tuple[Path, Path]:
     return orders, products
 
 
-def _ours(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
+def _ours(orders: Path, products: Path, workdir: Path, load_memory_limit: str = "1GB") -> dict[str, Any]:
+    """The default project settings; ``load_memory_limit`` caps the staged rows (they spill past it)."""
     from crmlens.config import parse_config
     from crmlens.engine import DuckDBEngine
     from crmlens.ingest import Loader
@@ -57,6 +59,7 @@ def _ours(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
     config = parse_config(
         {
             "warehouse": "w.duckdb",
+            "load_memory_limit": load_memory_limit,
             "sources": [
                 {"name": "products", "kind": "csv", "path": str(products), "entity": "products"},
                 {
@@ -108,7 +111,13 @@ def _pandas(orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
     return {"seconds": seconds, "rows_loaded": len(frame)}
 
 
-CANDIDATES = {"crmlens": _ours, "duckdb_read_csv": _duckdb_raw, "pandas_read_csv": _pandas}
+CANDIDATES = {
+    "crmlens": _ours,
+    # the same load with more room before staged rows spill: what the default 1GB cap costs at scale
+    "crmlens_load_memory_4GB": partial(_ours, load_memory_limit="4GB"),
+    "duckdb_read_csv": _duckdb_raw,
+    "pandas_read_csv": _pandas,
+}
 
 
 def _run_isolated(name: str, orders: Path, products: Path, workdir: Path) -> dict[str, Any]:
@@ -150,14 +159,15 @@ def run(options: BenchOptions) -> dict[str, Any]:
                 results.append(row)
                 headline[name] = row
             orders.unlink()
-            ours, raw = headline["crmlens"], headline["duckdb_read_csv"]
-            results.append(
-                {
-                    "rows": rows,
-                    "model": "crmlens / duckdb_read_csv",
-                    "rows_per_s": round(ours["rows_per_s"] / raw["rows_per_s"], 3),
-                }
-            )
+            raw = headline["duckdb_read_csv"]
+            for name in ("crmlens", "crmlens_load_memory_4GB"):
+                results.append(
+                    {
+                        "rows": rows,
+                        "model": f"{name} / duckdb_read_csv",
+                        "rows_per_s": round(headline[name]["rows_per_s"] / raw["rows_per_s"], 3),
+                    }
+                )
 
     def pick(row: dict[str, Any]) -> dict[str, Any]:
         return {k: row[k] for k in ("rows_per_s", "peak_mem_mb", "seconds")}
@@ -169,6 +179,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             / headline["duckdb_read_csv"]["rows_per_s"],
         },
         "anchors": {
+            "crmlens_load_memory_4GB": pick(headline["crmlens_load_memory_4GB"]),
             "duckdb_read_csv": pick(headline["duckdb_read_csv"]),
             "pandas_read_csv": pick(headline["pandas_read_csv"]),
         },
@@ -177,6 +188,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             f"one dirty line in {DIRTY_EVERY} (bad date, unknown product, negative quantity) goes to quarantine",
             "crmlens: read as text, clean and validate every column, dedupe, upsert, quarantine, log (one transaction)",
             "peak_mem_mb is each candidate's own process max RSS",
+            "crmlens uses the default load_memory_limit (1GB); crmlens_load_memory_4GB the same load with 4GB",
         ],
     }
 
