@@ -68,3 +68,24 @@ def test_usage_errors_name_the_option_without_a_traceback(tmp_path: Path) -> Non
     result = crmlens("status", "--no-such-flag", cwd=tmp_path, ok=False)
     assert result.returncode == 2
     assert "No such option: --no-such-flag" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_command_takes_json() -> None:
+    """The CLI contract: each leaf command of every group has ``--json``."""
+    import typer
+
+    from crmlens.cli import app
+
+    def leaves(command, path):  # groups have .commands (typer vendors click, so no isinstance)
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from leaves(sub, [*path, name])
+        else:
+            yield " ".join(path), command
+
+    commands = dict(leaves(typer.main.get_command(app), []))
+    assert len(commands) >= 30 and {"ingest", "propensity train", "faq ask", "identity explain"} <= set(
+        commands
+    )
+    without = [name for name, c in commands.items() if "--json" not in {o for p in c.params for o in p.opts}]
+    assert without == []
