@@ -261,12 +261,17 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
                 kernel_map.normalization_.T @ kernel.T * self.kernel_weight
             )
             self.landmarks_ = np.ascontiguousarray(kernel_map.components_, dtype=np.float64)
+            self.landmark_norms_ = (self.landmarks_ * self.landmarks_).sum(axis=1)
 
     def _rbf(self, emb: np.ndarray) -> np.ndarray:
         """RBF kernel between texts and landmarks (sklearn's ``rbf_kernel``, without its per-call checks)."""
-        sq = (emb * emb).sum(axis=1)[:, None] + (self.landmarks_ * self.landmarks_).sum(axis=1)[None, :]
-        sq -= 2.0 * (emb @ self.landmarks_.T)
-        return np.exp(-self.kernel_gamma * np.maximum(sq, 0.0))
+        sq = emb @ self.landmarks_.T
+        sq *= -2.0
+        sq += (emb * emb).sum(axis=1)[:, None]
+        sq += self.landmark_norms_[None, :]
+        np.maximum(sq, 0.0, out=sq)
+        sq *= -self.kernel_gamma
+        return np.exp(sq, out=sq)
 
     def decision_function(self, X: Iterable[Any]) -> np.ndarray:
         self._check()
