@@ -168,6 +168,12 @@ def text_section(engine: Engine) -> Section | None:
         alerts = sentiment_alerts(scored, by="category" if "category" in scored else None, freq="W")
     tables.append(("Alerts (weekly negative share of a category above its control limit)", alerts.head(20)))
     trend = pd.concat(weekly, ignore_index=True)
+    recent = trend[trend["period"] >= trend["period"].max() - pd.Timedelta(weeks=11)]
+    table = recent.pivot_table(
+        index="period", columns="texts", values=["n", "negative_share"], aggfunc="first"
+    )
+    table.columns = [f"{kind}_{'texts' if value == 'n' else value}" for value, kind in table.columns]
+    tables.insert(1, ("Weekly negative share, last 12 weeks", table.round(3).reset_index()))
     figure = px.line(
         trend,
         x="period",

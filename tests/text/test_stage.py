@@ -43,7 +43,7 @@ def _warehouse(engine: DuckDBEngine) -> None:
              "product_id": "p1", "rating": 1.0 if text in NEGATIVE else 5.0}
         )  # fmt: skip
     tickets = [
-        {"source": "desk", "ticket_id": f"t{i}", "customer_id": i, "ts": days[i], "category": c,
+        {"source": "desk", "ticket_id": f"t{i}", "customer_id": i, "ts": days[110 + i], "category": c,
          "subject": s, "body": b}
         for i, (c, s, b) in enumerate(
             [("refund", "Refund", "Broken on arrival, awful, I want my money back")] * 6
@@ -101,6 +101,9 @@ def test_text_stage_section_and_customer_360(engine: DuckDBEngine) -> None:
     titles = [title for title, _ in section.tables]
     assert any(t.startswith("Topics in negative reviews") for t in titles)
     assert "Ticket sentiment by category" in titles
+    weekly = dict(section.tables)["Weekly negative share, last 12 weeks"]
+    assert {"reviews_negative_share", "reviews_texts", "tickets_negative_share"} <= set(weekly.columns)
+    assert 0 < len(weekly) <= 12 and weekly["reviews_negative_share"].max() > 0.4  # the burst
     tickets = dict(section.tables)["Ticket sentiment by category"].set_index("category")
     assert tickets.loc["refund", "negative_share"] > tickets.loc["thanks", "negative_share"]
     alerts = next(frame for title, frame in section.tables if title.startswith("Alerts"))
