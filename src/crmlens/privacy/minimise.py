@@ -111,8 +111,23 @@ TASKS: dict[str, TaskScope] = {
         reads={"scores": ANY, "recommendations": ANY}, writes=("campaign_targets",), purposes=("marketing",)
     ),
     "text": TaskScope(
-        reads={"feedback": ("feedback_id", "customer_id", "ts", "channel", "product_id", "text", "rating")},
-        writes=("feedback_sentiment",),
+        reads={
+            "feedback": (
+                "feedback_id",
+                "source",
+                "customer_id",
+                "ts",
+                "channel",
+                "product_id",
+                "text",
+                "language",
+                "rating",
+                "loaded_at",
+            ),
+            "tickets": ("ticket_id", "source", "customer_id", "ts", "subject", "body", "loaded_at"),
+            "products": ("product_id", "category"),
+        },
+        writes=("text_sentiment", "feedback_sentiment", "feedback_topics", "sentiment_alerts"),
         extra={"text": "scrubbed of PII at ingest"},
     ),
     "support": TaskScope(

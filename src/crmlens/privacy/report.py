@@ -21,7 +21,10 @@ OUTPUT_TABLES = (
     "segment_map",
     "recommendations",
     "campaign_targets",
+    "text_sentiment",
     "feedback_sentiment",
+    "feedback_topics",
+    "sentiment_alerts",
     "ticket_triage",
 )
 
