@@ -348,7 +348,7 @@ def register(app: typer.Typer) -> None:
         index = load_faq_index(index_path)
         matches = index.ask(question, k=k)
         answered = bool(matches and matches[0].answered)
-        payload = {
+        payload: dict[str, object] = {
             "metrics": {},
             "anchors": {},
             "question": question,

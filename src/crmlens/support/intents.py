@@ -265,6 +265,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
 
     def _rbf(self, emb: np.ndarray) -> np.ndarray:
         """RBF kernel between texts and landmarks (sklearn's ``rbf_kernel``, without its per-call checks)."""
+        assert self.landmarks_ is not None
         sq = emb @ self.landmarks_.T
         sq *= -2.0
         sq += (emb * emb).sum(axis=1)[:, None]
