@@ -157,7 +157,7 @@ def test_reload_is_idempotent_and_changes_upsert(tmp_path: Path) -> None:
 
 
 def test_same_content_under_a_new_name_adds_nothing(tmp_path: Path) -> None:
-    """A new path is hashed while it is staged; content loaded before is still recognised."""
+    """Loads are idempotent by content, not by file name."""
     text = "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,c2,2024-01-02,20\n"
     write(tmp_path / "orders.csv", text)
     engine, _ = load(tmp_path, [ORDERS])

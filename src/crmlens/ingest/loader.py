@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,32 +111,18 @@ class Loader:
 
     def load_source(self, source: SourceConfig) -> list[LoadResult]:
         if source.kind in FILE_KINDS:
-            return [self._load_file(source, path) for path in files.expand(source, self.base)]
+            results = []
+            for path in files.expand(source, self.base):
+                fingerprint = files.file_hash(path)
+                if self._already_loaded(source, fingerprint):
+                    results.append(self._unchanged(source, str(path), fingerprint))
+                else:
+                    results.append(
+                        self._load(source, files.read_spec(self.engine, source, path, fingerprint))
+                    )
+            return results
         watermark = self._last_watermark(source) if source.incremental else None
         return [self._load(source, sql.read_spec(self.engine, source, self.base, watermark))]
-
-    def _load_file(self, source: SourceConfig, path: Path) -> LoadResult:
-        """Load one file unless the same content was loaded before.
-
-        A path loaded before is hashed first: a re-run usually finds it unchanged and stops there.
-        A new path is hashed while it is staged (hashlib releases the GIL), so the hash costs no
-        wall time; the same content under a new name is still found, after staging.
-        """
-        if self._path_loaded(source, path):
-            fingerprint = files.file_hash(path)
-            if self._already_loaded(source, fingerprint):
-                return self._unchanged(source, str(path), fingerprint)
-            return self._load(source, files.read_spec(self.engine, source, path, fingerprint))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digest = pool.submit(files.file_hash, path)
-            return self._load(source, files.read_spec(self.engine, source, path), digest)
-
-    def _path_loaded(self, source: SourceConfig, path: Path) -> bool:
-        n = self.engine.query(
-            "SELECT count(*) FROM ingest_log WHERE source = $s AND file = $f",
-            {"s": source.name, "f": str(path)},
-        ).scalar()
-        return bool(n)
 
     def _last_watermark(self, source: SourceConfig) -> str | None:
         return self.engine.query(
@@ -159,10 +144,7 @@ class Loader:
         self._log(result, fingerprint, "the same file was loaded before; nothing to do")
         return result
 
-    def _load(
-        self, source: SourceConfig, spec: files.ReadSpec, digest: Future[str] | None = None
-    ) -> LoadResult:
-        """Stage, then publish in one transaction; ``digest`` is the file's hash still being computed."""
+    def _load(self, source: SourceConfig, spec: files.ReadSpec) -> LoadResult:
         table = TABLES[source.entity]
         load_id = uuid.uuid4().hex[:12]
         started = time.perf_counter()
@@ -174,10 +156,6 @@ class Loader:
             # Staging builds temp tables only; the warehouse changes in one short transaction after it.
             # (Temp tables made inside the transaction would be scanned single-threaded from its local storage.)
             staged = self._stage(source, spec, table)
-            if digest is not None:
-                spec = replace(spec, fingerprint=digest.result())
-                if self._already_loaded(source, spec.fingerprint):  # the same content under a new name
-                    return self._unchanged(source, spec.label, spec.fingerprint)
             with self.engine.transaction():
                 self._publish(source, spec, table, result, staged)
                 self._log(result, spec.fingerprint, None)
