@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch 2.13.0 first: that exact version is the CPU build; a looser pin would pull a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,spark,neural]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,neural,multilingual]'
 	touch $(STAMP)
 
 demo: $(STAMP)
