@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from crmlens.exceptions import MissingExtraError, NotFittedError, ValidationError
+from crmlens.text.neural import linear_head_proba
 
 __all__ = ["E5_FORMAT", "E5Sentiment", "clear_e5_cache", "e5_available", "embed_e5"]
 
@@ -123,13 +124,7 @@ class E5Sentiment(ClassifierMixin, BaseEstimator):
         """Class probabilities in the order of ``classes_``."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("E5Sentiment is not fitted: call fit first")
-        logits = embed_e5(list(X)).astype(np.float64) @ self.coef_.T.astype(np.float64) + self.intercept_
-        if len(self.classes_) == 2:
-            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-            return np.column_stack([1 - p, p])
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_head_proba(embed_e5(list(X)), self.coef_, self.intercept_)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label per text."""

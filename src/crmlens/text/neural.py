@@ -238,6 +238,17 @@ def embed_texts(texts: list[str], batch_size: int = 64) -> np.ndarray:
     return np.vstack([_EMBED_CACHE[t] for t in texts])
 
 
+def linear_head_proba(features: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Class probabilities of a logistic head on embeddings: a sigmoid when binary, else a softmax."""
+    logits = features.astype(np.float64) @ coef.T.astype(np.float64) + intercept
+    if coef.shape[0] == 1:
+        p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        return np.column_stack([1 - p, p])
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 class EmbeddingSentiment(ClassifierMixin, BaseEstimator):
     """Sentence embeddings of the bundled all-MiniLM-L6-v2 with a logistic-regression head (English).
 
@@ -281,13 +292,7 @@ class EmbeddingSentiment(ClassifierMixin, BaseEstimator):
         """Class probabilities in the order of ``classes_`` (the head's softmax, or sigmoid when binary)."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("EmbeddingSentiment is not fitted: call fit first")
-        logits = self._embed(list(X)).astype(np.float64) @ self.coef_.T + self.intercept_
-        if len(self.classes_) == 2:
-            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-            return np.column_stack([1 - p, p])
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return linear_head_proba(self._embed(list(X)), self.coef_, self.intercept_)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label per text."""
