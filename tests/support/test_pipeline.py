@@ -101,3 +101,19 @@ def test_report_section_shows_ticket_analytics(warehouse):
         tables["What slows resolution (median hours against the overall median)"]["factor"]
     )
     assert section.figures and section.figures[0].layout.title.text == "Tickets per week by channel"
+
+
+def test_urgency_weighs_the_sentiment_the_build_stored(warehouse):
+    tickets = warehouse.query("SELECT * FROM tickets").to_pandas().assign(source="helpdesk")
+    warehouse.write_table("tickets", tickets)
+    warehouse.write_table(
+        "text_sentiment",
+        pd.DataFrame(
+            {"source_table": "tickets", "source": "helpdesk", "text_id": ["T3", "T4"],
+             "sentiment_score": [-0.9, 0.8]}
+        ),
+    )  # fmt: skip
+    table = run_support(warehouse, write=False)["triage"].set_index("ticket_id")
+    assert list(table.index) == tickets["ticket_id"].tolist()  # the tickets keep their order
+    assert "negative sentiment -0.90" in table.loc["T3", "urgency_reasons"]
+    assert "sentiment" not in table.loc["T4", "urgency_reasons"]

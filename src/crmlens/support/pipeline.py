@@ -88,6 +88,24 @@ def _read_faq(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
+def _tickets(engine: Any) -> pd.DataFrame:
+    """The tickets in table order, with the ``sentiment`` in [-1, 1] that the build stored for each
+    (``text_sentiment``), so that urgency weighs it without scoring the texts again."""
+    columns = set(engine.columns("tickets"))
+    if (
+        "sentiment" in columns
+        or not engine.has_table("text_sentiment")
+        or not {"source", "ticket_id"} <= columns
+    ):
+        return engine.query("SELECT * FROM tickets").to_pandas()
+    return engine.query(
+        "SELECT t.* EXCLUDE (__row), s.sentiment_score AS sentiment "
+        "FROM (SELECT rowid AS __row, * FROM tickets) t LEFT JOIN text_sentiment s "
+        "ON s.source_table = 'tickets' AND s.source = t.source AND s.text_id = CAST(t.ticket_id AS VARCHAR) "
+        "ORDER BY t.__row"
+    ).to_pandas()
+
+
 def run_support(
     engine: Any,
     config: SupportConfig | dict[str, Any] | None = None,
@@ -106,7 +124,7 @@ def run_support(
     cfg = config if isinstance(config, SupportConfig) else SupportConfig.from_mapping(config)
     if not engine.has_table("tickets"):
         raise ValidationError("support: the warehouse has no 'tickets' table; load a tickets source first")
-    tickets = engine.query("SELECT * FROM tickets").to_pandas()
+    tickets = _tickets(engine)
     if "category" not in tickets.columns or tickets["category"].nunique() < 2:
         raise ValidationError(
             "support: intents are learnt from tickets with a 'category'; fewer than two categories found"
