@@ -11,6 +11,7 @@ bought for long", and can be overridden per segment.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,11 +58,13 @@ def _effect_sizes(values: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         if len(b) == 0:
             out[seg] = np.zeros(X.shape[1])
             continue
-        ma, mb = np.nanmean(a, 0), np.nanmean(b, 0)
-        va, vb = (
-            np.nanvar(a, 0, ddof=1) if len(a) > 1 else 0.0,
-            np.nanvar(b, 0, ddof=1) if len(b) > 1 else 0.0,
-        )
+        with warnings.catch_warnings():  # a column empty in a segment (non-buyers' rhythm) gives NaN, then 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ma, mb = np.nanmean(a, 0), np.nanmean(b, 0)
+            va, vb = (
+                np.nanvar(a, 0, ddof=1) if len(a) > 1 else 0.0,
+                np.nanvar(b, 0, ddof=1) if len(b) > 1 else 0.0,
+            )
         pooled = np.sqrt(((len(a) - 1) * va + (len(b) - 1) * vb) / max(len(a) + len(b) - 2, 1))
         with np.errstate(divide="ignore", invalid="ignore"):
             d = np.where(pooled > 0, (ma - mb) / pooled, 0.0)
