@@ -82,6 +82,7 @@ def _ours(orders: Path, products: Path, workdir: Path, load_memory_limit: str = 
         "seconds": seconds,
         "rows_loaded": result.rows_loaded,
         "rows_quarantined": result.rows_quarantined,
+        "steps": result.steps,
     }
 
 
@@ -136,6 +137,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
         [options.rows] if options.rows else ([10_000, 100_000] if options.quick else [1_000_000, 10_000_000])
     )
     results: list[dict[str, Any]] = []
+    notes: list[str] = []
     headline: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="crmlens-bench-ingest-") as tmp:
         folder = Path(tmp)
@@ -158,6 +160,11 @@ def run(options: BenchOptions) -> dict[str, Any]:
                 }
                 results.append(row)
                 headline[name] = row
+                if name == "crmlens":
+                    notes.append(
+                        f"crmlens at {rows:,} rows, wall seconds per step: "
+                        + ", ".join(f"{step} {seconds:.2f}" for step, seconds in measured["steps"].items())
+                    )
             orders.unlink()
             raw = headline["duckdb_read_csv"]
             for name in ("crmlens", "crmlens_load_memory_4GB"):
@@ -184,7 +191,8 @@ def run(options: BenchOptions) -> dict[str, Any]:
             "pandas_read_csv": pick(headline["pandas_read_csv"]),
         },
         "results": results,
-        "notes": [
+        "notes": notes
+        + [
             f"one dirty line in {DIRTY_EVERY} (bad date, unknown product, negative quantity) goes to quarantine",
             "crmlens: read as text, clean and validate every column, dedupe, upsert, quarantine, log (one transaction)",
             "peak_mem_mb is each candidate's own process max RSS",

@@ -175,6 +175,8 @@ def test_every_load_reconciles_and_is_logged(tmp_path: Path) -> None:
         tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,,2024-01-02,20\n"
     )
     engine, (result,) = load(tmp_path, [ORDERS])
+    assert set(result.steps) == {"read", "clean", "duplicates", "write", "quarantine"}  # where the time went
+    assert sum(result.steps.values()) <= result.seconds
     (log,) = rows(engine, "SELECT * FROM ingest_log")
     assert log["rows_in"] == log["rows_loaded"] + log["rows_quarantined"] == 2
     assert log["file_hash"] and log["status"] == "loaded"

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class LoadResult:
     rows_quarantined: int = 0
     watermark: str | None = None
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # wall seconds per step: where a load's time goes
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -77,6 +79,7 @@ class Loader:
     """Loads a project's sources into its warehouse."""
 
     def __init__(self, engine: DuckDBEngine, config: ProjectConfig, base: Path) -> None:
+        self._steps: dict[str, float] = {}
         self.engine = engine
         self.config = config
         self.base = base
@@ -144,12 +147,21 @@ class Loader:
         self._log(result, fingerprint, "the same file was loaded before; nothing to do")
         return result
 
+    @contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._steps[name] = round(self._steps.get(name, 0.0) + time.perf_counter() - started, 3)
+
     def _load(self, source: SourceConfig, spec: files.ReadSpec) -> LoadResult:
         table = TABLES[source.entity]
         load_id = uuid.uuid4().hex[:12]
         started = time.perf_counter()
         result = LoadResult(source.name, table.name, spec.label, load_id, "loaded")
         self._started = datetime.now(UTC).replace(tzinfo=None)
+        self._steps = result.steps
         con = self.engine.con
         con.execute(f"SET memory_limit = {lit(self.config.load_memory_limit)}")
         try:
@@ -177,7 +189,8 @@ class Loader:
         for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
             con.execute(f"DROP TABLE IF EXISTS {stale}")
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
+            with self._step("read"):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
         except duckdb.Error as exc:
             raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
         headers = [h for h in self.engine.columns("__raw") if h != sql.WATERMARK_COLUMN]
@@ -260,23 +273,25 @@ class Loader:
         )
         attributes, join = self._attributes(mapping.unmapped, [n for n, _ in softs])
         # Layered so each step runs once per row: fold the text (l1), clean it (v), test it (f), keep the verdict.
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE __clean AS
-            SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
-                   {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column
-            FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
-                  FROM (SELECT l1.*, {", ".join(values)}
-                        FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
-                              FROM (SELECT r.rowid AS __rid, {row_number} AS __rn, {", ".join(present)}
-                                    FROM __raw r {self._row_join(rejects, first_rowid)}) l0) l1) v) f
-            {join}"""
-        )
+        with self._step("clean"):
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE __clean AS
+                SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
+                       {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column
+                FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
+                      FROM (SELECT l1.*, {", ".join(values)}
+                            FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
+                                  FROM (SELECT r.rowid AS __rid, {row_number} AS __rn, {", ".join(present)}
+                                        FROM __raw r {self._row_join(rejects, first_rowid)}) l0) l1) v) f
+                {join}"""
+            )
         if not checks:
             con.execute("ALTER TABLE __clean DROP COLUMN __none")
         dedup_key = [k for k in table.key if k != "source"]
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
-        self._mark_duplicates(dedup_key, list(columns))
+        with self._step("duplicates"):
+            self._mark_duplicates(dedup_key, list(columns))
         return Staged(columns, derived != "", rejects, mapping.columns)
 
     def _publish(
@@ -402,6 +417,25 @@ class Loader:
         con = self.engine.con
         key = [k for k in table.key if k == "source" or k in columns]
         target = q(table.name)
+        with self._step("write"):
+            self._upsert(source, target, key, columns)
+        with self._step("quarantine"):
+            self._quarantine(source, spec, table, result.load_id, rejects)
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) FROM __clean"
+        ).fetchone()
+        n_rejected = con.execute("SELECT count(DISTINCT line) FROM __rejects").fetchone()[0] if rejects else 0
+        result.rows_loaded = int(counts[0])
+        result.rows_quarantined = int(counts[1]) + int(n_rejected)
+        result.rows_in = self.engine.count("__raw") + int(n_rejected)
+        if (
+            result.rows_in != result.rows_loaded + result.rows_quarantined
+        ):  # the invariant, checked before commit
+            raise ValidationError(f"{spec.label}: rows do not reconcile: {result}")
+
+    def _upsert(self, source: SourceConfig, target: str, key: list[str], columns: list[str]) -> None:
+        """Good rows replace the rows of the same source with the same natural key, then are inserted."""
+        con = self.engine.con
         if (
             key
             and con.execute(f"SELECT count(*) FROM {target} WHERE source = ?", [source.name]).fetchone()[0]
@@ -425,28 +459,23 @@ class Loader:
             )
         finally:
             con.execute("RESET preserve_insertion_order")
+
+    def _quarantine(
+        self, source: SourceConfig, spec: files.ReadSpec, table: Table, load_id: str, rejects: bool
+    ) -> None:
+        """Failing rows and the reader's malformed lines, each with its reason and raw row."""
+        con = self.engine.con
         meta = f"{lit(source.name)}, {lit(table.name)}, {lit(spec.label)}"
         con.execute(
-            f"""INSERT INTO quarantine SELECT {meta}, c.__rn, c.__column, c.__reason, to_json(r), {lit(result.load_id)},
+            f"""INSERT INTO quarantine SELECT {meta}, c.__rn, c.__column, c.__reason, to_json(r), {lit(load_id)},
                 timezone('UTC', now()) FROM __clean c JOIN __raw r ON r.rowid = c.__rid WHERE c.__reason IS NOT NULL"""
         )
         if rejects:
             con.execute(
                 f"""INSERT INTO quarantine SELECT {meta}, line - 1, any_value(column_name),
                     'malformed line: ' || min(error_message), to_json({{'line': any_value(csv_line)}}),
-                    {lit(result.load_id)}, timezone('UTC', now()) FROM __rejects GROUP BY line"""
+                    {lit(load_id)}, timezone('UTC', now()) FROM __rejects GROUP BY line"""
             )
-        counts = con.execute(
-            "SELECT count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) FROM __clean"
-        ).fetchone()
-        n_rejected = con.execute("SELECT count(DISTINCT line) FROM __rejects").fetchone()[0] if rejects else 0
-        result.rows_loaded = int(counts[0])
-        result.rows_quarantined = int(counts[1]) + int(n_rejected)
-        result.rows_in = self.engine.count("__raw") + int(n_rejected)
-        if (
-            result.rows_in != result.rows_loaded + result.rows_quarantined
-        ):  # the invariant, checked before commit
-            raise ValidationError(f"{spec.label}: rows do not reconcile: {result}")
 
     def _log(self, result: LoadResult, fingerprint: str, message: str | None) -> None:
         self.engine.execute(
