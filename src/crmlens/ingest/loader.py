@@ -49,6 +49,16 @@ class Staged:
     headers: dict[str, str]  # canonical column -> source header
 
 
+@contextmanager
+def _timed(steps: dict[str, float], name: str) -> Iterator[None]:
+    """Add the wall seconds of the block to ``steps[name]``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        steps[name] = round(steps.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
 @dataclass
 class LoadResult:
     source: str
@@ -79,7 +89,6 @@ class Loader:
     """Loads a project's sources into its warehouse."""
 
     def __init__(self, engine: DuckDBEngine, config: ProjectConfig, base: Path) -> None:
-        self._steps: dict[str, float] = {}
         self.engine = engine
         self.config = config
         self.base = base
@@ -147,27 +156,18 @@ class Loader:
         self._log(result, fingerprint, "the same file was loaded before; nothing to do")
         return result
 
-    @contextmanager
-    def _step(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._steps[name] = round(self._steps.get(name, 0.0) + time.perf_counter() - started, 3)
-
     def _load(self, source: SourceConfig, spec: files.ReadSpec) -> LoadResult:
         table = TABLES[source.entity]
         load_id = uuid.uuid4().hex[:12]
         started = time.perf_counter()
         result = LoadResult(source.name, table.name, spec.label, load_id, "loaded")
         self._started = datetime.now(UTC).replace(tzinfo=None)
-        self._steps = result.steps
         con = self.engine.con
         con.execute(f"SET memory_limit = {lit(self.config.load_memory_limit)}")
         try:
             # Staging builds temp tables only; the warehouse changes in one short transaction after it.
             # (Temp tables made inside the transaction would be scanned single-threaded from its local storage.)
-            staged = self._stage(source, spec, table)
+            staged = self._stage(source, spec, table, result.steps)
             with self.engine.transaction():
                 self._publish(source, spec, table, result, staged)
                 self._log(result, spec.fingerprint, None)
@@ -182,14 +182,17 @@ class Loader:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _stage(self, source: SourceConfig, spec: files.ReadSpec, table: Table) -> Staged:
-        """Read the input into ``__raw``, clean and test every row into ``__clean``, mark duplicates."""
+    def _stage(
+        self, source: SourceConfig, spec: files.ReadSpec, table: Table, steps: dict[str, float]
+    ) -> Staged:
+        """Read the input into ``__raw``, clean and test every row into ``__clean``, mark duplicates
+        (each step's seconds go to ``steps``)."""
         con = self.engine.con
         con.execute(f"SET TimeZone = {lit(source.timezone or self.config.timezone)}")
         for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
             con.execute(f"DROP TABLE IF EXISTS {stale}")
         try:
-            with self._step("read"):
+            with _timed(steps, "read"):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
         except duckdb.Error as exc:
             raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
@@ -273,7 +276,7 @@ class Loader:
         )
         attributes, join = self._attributes(mapping.unmapped, [n for n, _ in softs])
         # Layered so each step runs once per row: fold the text (l1), clean it (v), test it (f), keep the verdict.
-        with self._step("clean"):
+        with _timed(steps, "clean"):
             con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE __clean AS
                 SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
@@ -290,7 +293,7 @@ class Loader:
         dedup_key = [k for k in table.key if k != "source"]
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
-        with self._step("duplicates"):
+        with _timed(steps, "duplicates"):
             self._mark_duplicates(dedup_key, list(columns))
         return Staged(columns, derived != "", rejects, mapping.columns)
 
@@ -417,9 +420,9 @@ class Loader:
         con = self.engine.con
         key = [k for k in table.key if k == "source" or k in columns]
         target = q(table.name)
-        with self._step("write"):
+        with _timed(result.steps, "write"):
             self._upsert(source, target, key, columns)
-        with self._step("quarantine"):
+        with _timed(result.steps, "quarantine"):
             self._quarantine(source, spec, table, result.load_id, rejects)
         counts = con.execute(
             "SELECT count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) FROM __clean"
