@@ -118,6 +118,8 @@ def test_bad_rows_quarantined_with_row_and_reason(tmp_path: Path) -> None:
     assert "exact duplicate of row 7" in reasons[1][1]
     raw = json.loads(rows(engine, "SELECT raw FROM quarantine WHERE row_number = 2")[0]["raw"])
     assert raw["ts"] == "2024-13-45"  # the raw row is kept as it came
+    duplicate = json.loads(rows(engine, "SELECT raw FROM quarantine WHERE row_number = 1")[0]["raw"])
+    assert duplicate["order_id"] == "A1" and duplicate["amount"] == 10  # a duplicate keeps its cleaned values
 
 
 @pytest.mark.parametrize("load_memory_limit", ["1GB", "100MB"])  # a tight limit still loads
@@ -175,7 +177,7 @@ def test_every_load_reconciles_and_is_logged(tmp_path: Path) -> None:
         tmp_path / "orders.csv", "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,10\nA2,,2024-01-02,20\n"
     )
     engine, (result,) = load(tmp_path, [ORDERS])
-    assert set(result.steps) == {"read", "clean", "duplicates", "write", "quarantine"}  # where the time went
+    assert set(result.steps) == {"read_clean", "duplicates", "write", "quarantine"}  # where the time went
     assert sum(result.steps.values()) <= result.seconds
     (log,) = rows(engine, "SELECT * FROM ingest_log")
     assert log["rows_in"] == log["rows_loaded"] + log["rows_quarantined"] == 2

@@ -1,10 +1,10 @@
 """Load sources into the canonical tables: one transaction per input, nothing lost, all reconciled.
 
-For each input the loader stages the raw text, cleans it with SQL rules, splits good rows from
-bad ones, upserts the good rows on the table's natural key, quarantines the bad ones with their
-reason, row and raw values, and writes ``ingest_log`` — all in one transaction, checked against
-``rows_in = rows_loaded + rows_quarantined`` before it commits. Re-loading a file already loaded
-changes nothing.
+For each input the loader reads the raw text once, cleaning and testing every row with SQL
+rules on the way into a staging table; then, in one transaction, it upserts the good rows on the
+table's natural key, quarantines the bad ones with their reason, row and raw values, and writes
+``ingest_log``, checked against ``rows_in = rows_loaded + rows_quarantined`` before it commits.
+Re-loading a file already loaded changes nothing.
 """
 
 from __future__ import annotations
@@ -175,7 +175,8 @@ class Loader:
             raise SourceError(source.name, f"{spec.label}: load failed and was rolled back: {exc}") from None
         finally:
             spec.cleanup()
-            for name in ("__raw", "__clean", "__rejects", "__dups"):
+            con.execute("DROP VIEW IF EXISTS __staged")
+            for name in ("__clean", "__numbered", "__rejects", "__dups"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
             limit = self.engine.memory_limit
             con.execute(f"SET memory_limit = {lit(limit)}" if limit else "RESET memory_limit")
@@ -185,18 +186,20 @@ class Loader:
     def _stage(
         self, source: SourceConfig, spec: files.ReadSpec, table: Table, steps: dict[str, float]
     ) -> Staged:
-        """Read the input into ``__raw``, clean and test every row into ``__clean``, mark duplicates
-        (each step's seconds go to ``steps``)."""
+        """Read, clean and test every row into ``__clean`` in one pass, then mark duplicates (each
+        step's seconds go to ``steps``); the ``__staged`` view adds each row's number in the input.
+
+        The input is scanned once and never copied as raw text: a failing row keeps its raw values
+        as JSON beside its reason, a passing row only its cleaned ones.
+        """
         con = self.engine.con
         con.execute(f"SET TimeZone = {lit(source.timezone or self.config.timezone)}")
-        for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
-            con.execute(f"DROP TABLE IF EXISTS {stale}")
         try:
-            with _timed(steps, "read"):
-                con.execute(f"CREATE OR REPLACE TEMP TABLE __raw AS SELECT * FROM {spec.sql}")
+            described = con.execute(f"DESCRIBE SELECT * FROM {spec.sql}").fetchall()
         except duckdb.Error as exc:
             raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
-        headers = [h for h in self.engine.columns("__raw") if h != sql.WATERMARK_COLUMN]
+        headers = [row[0] for row in described if row[0] != sql.WATERMARK_COLUMN]
+        watermark = ", r." + sql.WATERMARK_COLUMN if len(headers) < len(described) else ""
         mapping, problems = resolve(headers, source.columns, table)
         missing = [c.name for c in table.columns if c.required and c.name not in mapping.columns]
         if missing:
@@ -207,12 +210,6 @@ class Loader:
         if problems:
             raise ValidationError(f"source {source.name!r}: {spec.label}: " + "; ".join(problems))
 
-        rejects = self._rejects(spec)
-        if rejects:
-            self._check_encoding(source, spec)
-        # Rows keep their file order in __raw; its row ids start at an offset inside a transaction.
-        first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __raw").fetchone()[0]
-        row_number = f"r.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
         options = CleanOptions(
             source.timezone or self.config.timezone,
             source.decimal,
@@ -247,16 +244,13 @@ class Loader:
                     )
                 )
         checks = [f"{f} AS {q('__f_' + name)}" for name, f in failures + softs]
-        helper_columns = [c.split(" AS ")[-1] for c in present] + [
-            q("__f_" + name) for name, _ in failures + softs
-        ]
-        derived = ""
-        if (
-            table.name == "orders" and "line_no" not in columns
-        ):  # lines numbered in file order within an order
-            derived = ", row_number() OVER (PARTITION BY f.order_id ORDER BY f.__rn)::INTEGER AS line_no"
-        passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
-        # Most rows pass every test: a cheap all-NULL check spares them the reason and column work.
+        helper_columns = (
+            ["__row"]
+            + [c.split(" AS ")[-1] for c in present]
+            + [q("__f_" + name) for name, _ in failures + softs]
+        )
+        passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures) or "true"
+        # Most rows pass every test: a cheap all-NULL check spares them the reason, column and raw-row work.
         reason = (
             f"CASE WHEN {passed} THEN NULL ELSE concat_ws('; ', "
             + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
@@ -274,28 +268,67 @@ class Loader:
             if failures
             else "NULL"
         )
-        attributes, join = self._attributes(mapping.unmapped, [n for n, _ in softs])
+        attributes = self._attributes(mapping.unmapped, [n for n, _ in softs])
+        for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
+            con.execute(f"DROP TABLE IF EXISTS {stale}")
         # Layered so each step runs once per row: fold the text (l1), clean it (v), test it (f), keep the verdict.
-        with _timed(steps, "clean"):
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE __clean AS
-                SELECT f.* EXCLUDE ({", ".join(helper_columns)}){derived}, {attributes} AS attributes,
-                       {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column
-                FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
-                      FROM (SELECT l1.*, {", ".join(values)}
-                            FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
-                                  FROM (SELECT r.rowid AS __rid, {row_number} AS __rn, {", ".join(present)}
-                                        FROM __raw r {self._row_join(rejects, first_rowid)}) l0) l1) v) f
-                {join}"""
-            )
+        try:
+            with _timed(steps, "read_clean"):
+                con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE __clean AS
+                    SELECT f.* EXCLUDE ({", ".join(helper_columns)}), {attributes} AS attributes,
+                           {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column,
+                           CASE WHEN {passed} THEN NULL ELSE to_json(f.__row) END AS __raw
+                    FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
+                          FROM (SELECT l1.*, {", ".join(values)}
+                                FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
+                                      FROM (SELECT r AS __row{watermark}, {", ".join(present)}
+                                            FROM (SELECT * FROM {spec.sql}) r) l0) l1) v) f"""
+                )
+        except duckdb.Error as exc:
+            raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
         if not checks:
             con.execute("ALTER TABLE __clean DROP COLUMN __none")
+        rejects = self._rejects(spec)
+        if rejects:
+            self._check_encoding(source, spec)
+        derived = (
+            table.name == "orders" and "line_no" not in columns
+        )  # numbered in file order within an order
+        self._number_rows(rejects, derived)
         dedup_key = [k for k in table.key if k != "source"]
         if derived or not set(dedup_key) <= set(columns):
             dedup_key = list(columns)  # no natural key in this input: only exact duplicates are dropped
         with _timed(steps, "duplicates"):
-            self._mark_duplicates(dedup_key, list(columns))
-        return Staged(columns, derived != "", rejects, mapping.columns)
+            self._mark_duplicates(dedup_key, list(columns), mapping.columns)
+        return Staged(columns, derived, rejects, mapping.columns)
+
+    def _number_rows(self, rejects: bool, derived_line_no: bool) -> None:
+        """Make the ``__staged`` view: ``__clean`` with each row's number in the input (``__rn``).
+
+        ``__clean`` keeps the input's order, so a row's number is its position, shifted past any
+        lines the CSV reader rejected; deriving order line numbers stores the numbers (rare paths).
+        """
+        con = self.engine.con
+        first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __clean").fetchone()[0]
+        position = f"c.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
+        if rejects or derived_line_no:
+            line_no = (
+                ", row_number() OVER (PARTITION BY order_id ORDER BY __rn)::INTEGER AS line_no"
+                if derived_line_no
+                else ""
+            )
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE __numbered AS SELECT *{line_no}
+                FROM (SELECT c.*, {position} AS __rn FROM __clean c {self._row_join(rejects, first_rowid)})"""
+            )
+            con.execute("DROP TABLE __clean")
+            con.execute("ALTER TABLE __numbered RENAME TO __clean")
+            con.execute("CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid FROM __clean")
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid, {position} AS __rn FROM __clean c"
+            )
 
     def _publish(
         self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult, staged: Staged
@@ -324,10 +357,9 @@ class Loader:
                 vault_key=self.vault_key,
                 entity=table.name,
             )
-        if source.incremental and sql.WATERMARK_COLUMN in self.engine.columns("__raw"):
+        if source.incremental and sql.WATERMARK_COLUMN in self.engine.columns("__clean"):
             mark = con.execute(
-                f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __raw WHERE rowid IN "
-                "(SELECT __rid FROM __clean WHERE __reason IS NULL)"
+                f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __clean WHERE __reason IS NULL"
             ).fetchone()
             result.watermark = mark[0] if mark and mark[0] is not None else self._last_watermark(source)
 
@@ -346,7 +378,7 @@ class Loader:
         """Mostly undecodable lines mean the wrong encoding, not bad rows: stop and say so."""
         bad, total = self.engine.con.execute(
             "SELECT count(DISTINCT line) FILTER (WHERE error_type = 'INVALID ENCODING'), "
-            "(SELECT count(*) FROM __raw) + count(DISTINCT line) FROM __rejects"
+            "(SELECT count(*) FROM __clean) + count(DISTINCT line) FROM __rejects"
         ).fetchone()
         if bad and bad * 2 >= total:
             raise SourceError(
@@ -363,27 +395,25 @@ class Loader:
         return (
             "ASOF LEFT JOIN (SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS d, "
             "row_number() OVER (ORDER BY line) AS k FROM (SELECT DISTINCT line FROM __rejects)) rj "
-            f"ON r.rowid - {first_rowid} >= rj.d"
+            f"ON c.rowid - {first_rowid} >= rj.d"
         )
 
     @staticmethod
-    def _attributes(unmapped: list[str], softs: list[str]) -> tuple[str, str]:
-        """JSON of unmapped columns and of malformed soft values (e-mail, phone), and the join it needs."""
-        pairs = [f"{lit(h)}, r.{q(h)}" for h in unmapped]
+    def _attributes(unmapped: list[str], softs: list[str]) -> str:
+        """JSON of unmapped columns and of malformed soft values (e-mail, phone)."""
+        pairs = [f"{lit(h)}, struct_extract(f.__row, {lit(h)})" for h in unmapped]
         pairs += [
             f"{lit('_invalid_' + name)}, CASE WHEN f.{q('__f_' + name)} IS NOT NULL THEN f.{q('__p_' + name)} END"
             for name in softs
         ]
-        if not pairs:
-            return "NULL::JSON", ""
-        join = "JOIN __raw r ON r.rowid = f.__rid" if unmapped else ""
-        return f"json_object({', '.join(pairs)})", join
+        return f"json_object({', '.join(pairs)})" if pairs else "NULL::JSON"
 
-    def _mark_duplicates(self, key: list[str], columns: list[str]) -> None:
+    def _mark_duplicates(self, key: list[str], columns: list[str], headers: dict[str, str]) -> None:
         """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why.
 
         Duplicated keys are found by a grouping first: most inputs have none, and then the costly
-        window over every row is skipped.
+        window over every row is skipped. A duplicate passed every rule, so the row it leaves in
+        quarantine is its cleaned values under the source headers, with its unmapped columns.
         """
         con = self.engine.con
         keys = ", ".join(q(k) for k in key)
@@ -396,16 +426,18 @@ class Loader:
         cols = ", ".join(f"v.{q(c)}" for c in columns)
         partition = ", ".join(f"v.{q(k)}" for k in key)
         same_key = " AND ".join(f"v.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in key)
+        as_written = ", ".join(f"{lit(headers[c])}: v.{q(c)}" for c in columns)
         con.execute(
-            f"""UPDATE __clean SET __reason = d.why, __column = {lit(key[0])} FROM (
-                SELECT __rn, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
+            f"""UPDATE __clean SET __reason = d.why, __column = {lit(key[0])}, __raw = d.raw FROM (
+                SELECT __rid, raw, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
                     ELSE 'same key ({", ".join(key)}) as row ' || last_rn || ', which replaces it' END AS why
-                FROM (SELECT v.__rn, hash({cols}) AS h,
+                FROM (SELECT v.__rid, v.__rn, hash({cols}) AS h,
+                        json_merge_patch(to_json({{{as_written}}}), coalesce(v.attributes, '{{}}')) AS raw,
                         first_value(hash({cols})) OVER w AS last_h, first_value(v.__rn) OVER w AS last_rn
-                      FROM __clean v JOIN __dups d ON {same_key} WHERE v.__reason IS NULL
+                      FROM __staged v JOIN __dups d ON {same_key} WHERE v.__reason IS NULL
                       WINDOW w AS (PARTITION BY {partition} ORDER BY v.__rn DESC))
                 WHERE __rn <> last_rn) d
-            WHERE __clean.__rn = d.__rn"""
+            WHERE __clean.rowid = d.__rid"""
         )
 
     def _write(
@@ -430,7 +462,7 @@ class Loader:
         n_rejected = con.execute("SELECT count(DISTINCT line) FROM __rejects").fetchone()[0] if rejects else 0
         result.rows_loaded = int(counts[0])
         result.rows_quarantined = int(counts[1]) + int(n_rejected)
-        result.rows_in = self.engine.count("__raw") + int(n_rejected)
+        result.rows_in = self.engine.count("__clean") + int(n_rejected)
         if (
             result.rows_in != result.rows_loaded + result.rows_quarantined
         ):  # the invariant, checked before commit
@@ -450,7 +482,7 @@ class Loader:
                 for k in key
             )
             con.execute(
-                f"DELETE FROM {target} t USING (SELECT * FROM __clean WHERE __reason IS NULL) g WHERE {match}"
+                f"DELETE FROM {target} t USING (SELECT * FROM __staged WHERE __reason IS NULL) g WHERE {match}"
             )
         names = ", ".join(q(c) for c in columns)
         # Rows carry their file row number, so the table need not keep their order: writing in parallel.
@@ -458,7 +490,7 @@ class Loader:
         try:
             con.execute(
                 f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
-                f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __clean WHERE __reason IS NULL"
+                f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __staged WHERE __reason IS NULL"
             )
         finally:
             con.execute("RESET preserve_insertion_order")
@@ -470,8 +502,8 @@ class Loader:
         con = self.engine.con
         meta = f"{lit(source.name)}, {lit(table.name)}, {lit(spec.label)}"
         con.execute(
-            f"""INSERT INTO quarantine SELECT {meta}, c.__rn, c.__column, c.__reason, to_json(r), {lit(load_id)},
-                timezone('UTC', now()) FROM __clean c JOIN __raw r ON r.rowid = c.__rid WHERE c.__reason IS NOT NULL"""
+            f"""INSERT INTO quarantine SELECT {meta}, __rn, __column, __reason, __raw, {lit(load_id)},
+                timezone('UTC', now()) FROM __staged WHERE __reason IS NOT NULL"""
         )
         if rejects:
             con.execute(
