@@ -249,26 +249,22 @@ class Loader:
             + [c.split(" AS ")[-1] for c in present]
             + [q("__f_" + name) for name, _ in failures + softs]
         )
-        passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures) or "true"
-        # Most rows pass every test: a cheap all-NULL check spares them the reason, column and raw-row work.
-        reason = (
-            f"CASE WHEN {passed} THEN NULL ELSE concat_ws('; ', "
+        # A rejected row's verdict: its reasons, the first failing column and the raw row as it came.
+        # Most rows pass every test: a cheap all-NULL check spares them that work and leaves NULL.
+        verdict = (
+            " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
+            + " THEN NULL ELSE json_object('reason', concat_ws('; ', "
             + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
-            + ") END"
-            if failures
-            else "NULL"
-        )
-        first_column = (
-            f"CASE WHEN {passed} THEN NULL ELSE coalesce("
+            + "), 'column', coalesce("
             + ", ".join(
                 f"CASE WHEN f.{q('__f_' + n)} IS NOT NULL THEN {lit(n.removesuffix('_ref'))} END"
                 for n, _ in failures
             )
-            + ") END"
-            if failures
-            else "NULL"
+            + "), 'raw', to_json(f.__row)) END"
         )
+        verdict = f"CASE WHEN {verdict}" if failures else "NULL::JSON"
         attributes = self._attributes(mapping.unmapped, [n for n, _ in softs])
+        attributes = f", {attributes} AS attributes" if attributes else ""  # not stored when always NULL
         for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
             con.execute(f"DROP TABLE IF EXISTS {stale}")
         # Layered so each step runs once per row: fold the text (l1), clean it (v), test it (f), keep the verdict.
@@ -276,9 +272,7 @@ class Loader:
             with _timed(steps, "read_clean"):
                 con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE __clean AS
-                    SELECT f.* EXCLUDE ({", ".join(helper_columns)}), {attributes} AS attributes,
-                           {reason}::VARCHAR AS __reason, {first_column}::VARCHAR AS __column,
-                           CASE WHEN {passed} THEN NULL ELSE to_json(f.__row) END AS __raw
+                    SELECT f.* EXCLUDE ({", ".join(helper_columns)}){attributes}, {verdict} AS __verdict
                     FROM (SELECT v.*, {", ".join(checks) if checks else "NULL AS __none"}
                           FROM (SELECT l1.*, {", ".join(values)}
                                 FROM (SELECT l0.* REPLACE ({", ".join(nulled)})
@@ -359,7 +353,7 @@ class Loader:
             )
         if source.incremental and sql.WATERMARK_COLUMN in self.engine.columns("__clean"):
             mark = con.execute(
-                f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __clean WHERE __reason IS NULL"
+                f"SELECT max({sql.WATERMARK_COLUMN})::VARCHAR FROM __clean WHERE __verdict IS NULL"
             ).fetchone()
             result.watermark = mark[0] if mark and mark[0] is not None else self._last_watermark(source)
 
@@ -400,13 +394,19 @@ class Loader:
 
     @staticmethod
     def _attributes(unmapped: list[str], softs: list[str]) -> str:
-        """JSON of unmapped columns and of malformed soft values (e-mail, phone)."""
+        """JSON of unmapped columns and of malformed soft values (e-mail, phone); empty when none."""
         pairs = [f"{lit(h)}, struct_extract(f.__row, {lit(h)})" for h in unmapped]
         pairs += [
             f"{lit('_invalid_' + name)}, CASE WHEN f.{q('__f_' + name)} IS NOT NULL THEN f.{q('__p_' + name)} END"
             for name in softs
         ]
-        return f"json_object({', '.join(pairs)})" if pairs else "NULL::JSON"
+        return f"json_object({', '.join(pairs)})" if pairs else ""
+
+    def _staged_attributes(self, alias: str = "") -> str:
+        """The staged rows' ``attributes``, or NULL where staging left the always-empty column out."""
+        if "attributes" in self.engine.columns("__clean"):
+            return f"{alias}.attributes" if alias else "attributes"
+        return "NULL::JSON"
 
     def _mark_duplicates(self, key: list[str], columns: list[str], headers: dict[str, str]) -> None:
         """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why.
@@ -419,7 +419,7 @@ class Loader:
         keys = ", ".join(q(k) for k in key)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE __dups AS SELECT {keys} FROM __clean "
-            f"WHERE __reason IS NULL GROUP BY ALL HAVING count(*) > 1"
+            f"WHERE __verdict IS NULL GROUP BY ALL HAVING count(*) > 1"
         )
         if self.engine.count("__dups") == 0:
             return
@@ -428,13 +428,14 @@ class Loader:
         same_key = " AND ".join(f"v.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in key)
         as_written = ", ".join(f"{lit(headers[c])}: v.{q(c)}" for c in columns)
         con.execute(
-            f"""UPDATE __clean SET __reason = d.why, __column = {lit(key[0])}, __raw = d.raw FROM (
+            f"""UPDATE __clean SET __verdict = json_object('reason', d.why, 'column', {lit(key[0])}, 'raw', d.raw)
+            FROM (
                 SELECT __rid, raw, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
                     ELSE 'same key ({", ".join(key)}) as row ' || last_rn || ', which replaces it' END AS why
                 FROM (SELECT v.__rid, v.__rn, hash({cols}) AS h,
-                        json_merge_patch(to_json({{{as_written}}}), coalesce(v.attributes, '{{}}')) AS raw,
+                        json_merge_patch(to_json({{{as_written}}}), coalesce({self._staged_attributes("v")}, '{{}}')) AS raw,
                         first_value(hash({cols})) OVER w AS last_h, first_value(v.__rn) OVER w AS last_rn
-                      FROM __staged v JOIN __dups d ON {same_key} WHERE v.__reason IS NULL
+                      FROM __staged v JOIN __dups d ON {same_key} WHERE v.__verdict IS NULL
                       WINDOW w AS (PARTITION BY {partition} ORDER BY v.__rn DESC))
                 WHERE __rn <> last_rn) d
             WHERE __clean.rowid = d.__rid"""
@@ -457,7 +458,7 @@ class Loader:
         with _timed(result.steps, "quarantine"):
             self._quarantine(source, spec, table, result.load_id, rejects)
         counts = con.execute(
-            "SELECT count(*) FILTER (WHERE __reason IS NULL), count(*) FILTER (WHERE __reason IS NOT NULL) FROM __clean"
+            "SELECT count(*) FILTER (WHERE __verdict IS NULL), count(*) FILTER (WHERE __verdict IS NOT NULL) FROM __clean"
         ).fetchone()
         n_rejected = con.execute("SELECT count(DISTINCT line) FROM __rejects").fetchone()[0] if rejects else 0
         result.rows_loaded = int(counts[0])
@@ -482,7 +483,7 @@ class Loader:
                 for k in key
             )
             con.execute(
-                f"DELETE FROM {target} t USING (SELECT * FROM __staged WHERE __reason IS NULL) g WHERE {match}"
+                f"DELETE FROM {target} t USING (SELECT * FROM __staged WHERE __verdict IS NULL) g WHERE {match}"
             )
         names = ", ".join(q(c) for c in columns)
         # Rows carry their file row number, so the table need not keep their order: writing in parallel.
@@ -490,7 +491,8 @@ class Loader:
         try:
             con.execute(
                 f"INSERT INTO {target} ({names}, source, row_number, attributes, loaded_at) "
-                f"SELECT {names}, {lit(source.name)}, __rn, attributes, timezone('UTC', now()) FROM __staged WHERE __reason IS NULL"
+                f"SELECT {names}, {lit(source.name)}, __rn, {self._staged_attributes()}, timezone('UTC', now()) "
+                "FROM __staged WHERE __verdict IS NULL"
             )
         finally:
             con.execute("RESET preserve_insertion_order")
@@ -502,8 +504,9 @@ class Loader:
         con = self.engine.con
         meta = f"{lit(source.name)}, {lit(table.name)}, {lit(spec.label)}"
         con.execute(
-            f"""INSERT INTO quarantine SELECT {meta}, __rn, __column, __reason, __raw, {lit(load_id)},
-                timezone('UTC', now()) FROM __staged WHERE __reason IS NOT NULL"""
+            f"""INSERT INTO quarantine SELECT {meta}, __rn, __verdict->>'column', __verdict->>'reason',
+                __verdict->'raw', {lit(load_id)},
+                timezone('UTC', now()) FROM __staged WHERE __verdict IS NOT NULL"""
         )
         if rejects:
             con.execute(
