@@ -11,7 +11,10 @@ and web-shop member lists (``truth/identity_pairs.csv``).
   postcode, address and suburb comparisons; u by random sampling; EM on two blocking rules),
   clustered at the same threshold.
 
-All rows are measured in this run, on the same records and the same truth.
+All rows are measured in this run, on the same records and the same truth. crmlens and the Splink
+anchor each run twice on every data set and the faster run is reported: the first run in a process
+also pays one-off costs they share (Splink's import, SQL parser and DuckDB warm-up, about 0.3 s),
+which would otherwise fall on whichever runs first.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import itertools
 import logging
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from crmlens.benchmarking import BenchOptions, measure
+from crmlens.benchmarking import BenchOptions, measure, timed
 from crmlens.datasets.shared import shared_data_dir
 from crmlens.identity import dedup_frame, read_table, resolve_identities
 
@@ -126,6 +131,12 @@ def _exact(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return label.where(complete, fallback)
 
 
+def _best_of_two(fn: Callable[[], Any]) -> tuple[Any, Any]:
+    """The result and measurement of the faster of two runs of ``fn``."""
+    runs = [timed(fn) for _ in range(2)]
+    return min(runs, key=lambda run: run[1].seconds)
+
+
 def _row(dataset: str, model: str, scores: dict[str, float], n: int, m: Any) -> dict[str, Any]:
     return {
         "dataset": dataset,
@@ -156,11 +167,12 @@ def _febrl_rows(options: BenchOptions, notes: list[str]) -> list[dict[str, Any]]
         entity = frame["rec_id"].str.extract(r"rec-(\d+)")[0]
         truth = _pairs(entity, sources)
         data = frame.drop(columns="__list") if not link_only else frame
-        with measure() as m:
-            out, summary = dedup_frame(
-                data, "rec_id", source_col="__list" if link_only else None, link_only=link_only,
+        (out, summary), m = _best_of_two(
+            partial(
+                dedup_frame, data, "rec_id", source_col="__list" if link_only else None, link_only=link_only,
                 threshold=THRESHOLD, seed=options.seed,
-            )  # fmt: skip
+            )
+        )  # fmt: skip
         rows.append(
             _row(dataset, "crmlens", _scores(truth, _pairs(out["resolved_id"], sources)), len(frame), m)
         )
@@ -168,10 +180,8 @@ def _febrl_rows(options: BenchOptions, notes: list[str]) -> list[dict[str, Any]]
         with measure() as m:
             labels = _exact(frame, ["given_name", "surname", "date_of_birth"])
         rows.append(_row(dataset, "exact_name_dob", _scores(truth, _pairs(labels, sources)), len(frame), m))
-        with measure() as m:
-            labels = _plain_splink(
-                frame if link_only else frame.drop(columns="__list"), link_only, options.seed
-            )
+        anchor_frame = frame if link_only else frame.drop(columns="__list")
+        labels, m = _best_of_two(partial(_plain_splink, anchor_frame, link_only, options.seed))
         rows.append(_row(dataset, "splink_plain", _scores(truth, _pairs(labels, sources)), len(frame), m))
     return rows
 
