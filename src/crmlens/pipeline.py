@@ -26,7 +26,7 @@ CHURN_HORIZON_DAYS = 90
 
 
 def identity_section(engine: Engine) -> Section | None:
-    if not engine.has_table("customer_links") or engine.count("customer_links") == 0:
+    if not engine.has_rows("customer_links"):
         return None
     totals = engine.query(
         "SELECT count(*) AS source_records, count(DISTINCT source) AS sources, count(DISTINCT customer_id) AS customers "
@@ -54,7 +54,7 @@ def identity_section(engine: Engine) -> Section | None:
 
 
 def profile_section(engine: Engine) -> Section | None:
-    if not engine.has_table("customer_360") or engine.count("customer_360") == 0:
+    if not engine.has_rows("customer_360"):
         return None
     cutoffs = engine.query(
         "SELECT CAST(as_of AS DATE) AS as_of, count(*) AS customers FROM customer_360 GROUP BY 1 ORDER BY 1"
@@ -100,7 +100,7 @@ def scores_section(engine: Engine) -> Section | None:
 
 
 def recommendations_section(engine: Engine) -> Section | None:
-    if not engine.has_table("recommendations") or engine.count("recommendations") == 0:
+    if not engine.has_rows("recommendations"):
         return None
     top = engine.query(
         "SELECT r.product_id, any_value(p.name) AS name, count(*) AS customers FROM recommendations r "
@@ -155,7 +155,7 @@ def text_section(engine: Engine) -> Section | None:
                 .reset_index()
             )  # fmt: skip
             tables.append(("Ticket sentiment by category", by_category))
-    if engine.has_table("feedback_topics") and engine.count("feedback_topics"):
+    if engine.has_rows("feedback_topics"):
         tables.append(
             (
                 "Topics in negative reviews (top terms and typical texts)",

@@ -75,6 +75,10 @@ class Engine(ABC):
     def count(self, name: str) -> int:
         return int(self.query(f'SELECT count(*) FROM "{name}"').scalar())
 
+    def has_rows(self, name: str) -> bool:
+        """Whether the table exists and holds at least one row (optional stages leave some empty)."""
+        return self.has_table(name) and self.count(name) > 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing; engines without transactions run the block as is."""

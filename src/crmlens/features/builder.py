@@ -96,7 +96,7 @@ class FeatureBuilder:
             if table in INTERMEDIATES:
                 if not self._available(engine, load_family(table)):
                     return False
-            elif not engine.has_table(table) or engine.count(table) == 0:
+            elif not engine.has_rows(table):
                 return False
         return True
 

@@ -86,7 +86,7 @@ def predict_section(engine: Engine):  # noqa: ANN201 - report Section
     customers most likely to leave with their reasons. ``None`` when nothing was scored."""
     from crmlens.report.builder import Section
 
-    if not engine.has_table("scores") or engine.count("scores") == 0:
+    if not engine.has_rows("scores"):
         return None
     tasks = engine.query(
         "SELECT task, model_version, count(*) AS customers, round(avg(score), 4) AS mean_score "

@@ -109,9 +109,7 @@ def consent_coverage(engine: Engine) -> dict[str, Any]:
     """Per purpose: customers, how many said yes, no, nothing, and how many are allowed."""
     out: dict[str, Any] = {}
     for purpose, flag in PURPOSES.items():
-        table = (
-            "customers" if engine.has_table("customers") and engine.count("customers") else "source_customers"
-        )
+        table = "customers" if engine.has_rows("customers") else "source_customers"
         if not engine.has_table(table) or flag not in engine.columns(table):
             continue
         row = (

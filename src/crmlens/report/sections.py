@@ -43,7 +43,7 @@ def sources_section(engine: Engine) -> Section | None:
 
 
 def quarantine_section(engine: Engine) -> Section | None:
-    if not engine.has_table("quarantine") or engine.count("quarantine") == 0:
+    if not engine.has_rows("quarantine"):
         return None
     reasons = engine.query(
         "SELECT source, column_name AS column, regexp_replace(reason, '''[^'']*''|[0-9]+', '…', 'g') AS reason, "
