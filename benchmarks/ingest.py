@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from typing import Any
 
 from crmlens.benchmarking import BenchOptions
 
+SIZES = [10_000, 100_000, 1_000_000, 10_000_000]  # how the cost grows with the data
+REPEATS = 2  # each candidate loads each file twice, in fresh processes; the faster load is reported
 DIRTY_EVERY = 1000  # one dirty line in this many: bad date, negative quantity or unknown product
 
 
@@ -133,9 +136,7 @@ def _run_isolated(name: str, orders: Path, products: Path, workdir: Path) -> dic
 
 
 def run(options: BenchOptions) -> dict[str, Any]:
-    sizes = (
-        [options.rows] if options.rows else ([10_000, 100_000] if options.quick else [1_000_000, 10_000_000])
-    )
+    sizes = [options.rows] if options.rows else ([10_000, 100_000] if options.quick else SIZES)
     results: list[dict[str, Any]] = []
     notes: list[str] = []
     headline: dict[str, dict[str, Any]] = {}
@@ -145,9 +146,13 @@ def run(options: BenchOptions) -> dict[str, Any]:
             orders, products = make_files(folder, rows, options.seed)
             size_mb = orders.stat().st_size / 2**20
             for name in CANDIDATES:
-                workdir = folder / f"{name}_{rows}"
-                workdir.mkdir()
-                measured = _run_isolated(name, orders, products, workdir)
+                runs = []
+                for attempt in range(REPEATS):
+                    workdir = folder / f"{name}_{rows}_{attempt}"
+                    workdir.mkdir()
+                    runs.append(_run_isolated(name, orders, products, workdir))
+                    shutil.rmtree(workdir)  # a 10M-row warehouse is large: keep one at a time
+                measured = min(runs, key=lambda run: run["seconds"])
                 row = {
                     "rows": rows,
                     "file_mb": round(size_mb, 1),
@@ -196,6 +201,8 @@ def run(options: BenchOptions) -> dict[str, Any]:
             f"one dirty line in {DIRTY_EVERY} (bad date, unknown product, negative quantity) goes to quarantine",
             "crmlens: read as text, clean and validate every column, dedupe, upsert, quarantine, log (one transaction)",
             "peak_mem_mb is each candidate's own process max RSS",
+            f"each candidate loads each file {REPEATS} times, each time in a fresh process and warehouse; "
+            "the faster load is reported",
             "crmlens uses the default load_memory_limit (1GB); crmlens_load_memory_4GB the same load with 4GB",
         ],
     }
