@@ -126,6 +126,17 @@ def test_folded_prediction_equals_the_linear_model_on_all_features(banking):
     assert np.allclose(model.decision_function(banking["test_x"]), expected, atol=1e-4)
     one = model.decision_function(banking["test_x"][:1])  # the one-message path (BLAS on one thread)
     assert np.allclose(one, expected[:1], atol=1e-4)
+    # the same texts twice: repeated landmarks, whose kernel coordinates the map leaves out
+    twice = IntentClassifier(model="ensemble", kernel_components=500, calibration_cv=0)
+    twice.fit(x + x[:40], y + y[:40])
+    n = len(x) + 40  # fewer texts than landmarks asked for: every text is one
+    assert twice.landmarks_.shape[0] == n and twice.kernel_coef_.shape == (n, 12)
+    kernel_map = twice._kernel_map("ensemble", encode(_as_texts(x + x[:40])))
+    assert kernel_map.normalization_.shape[0] <= n - 40
+    features = twice._features(test, twice.vectorizers_, "ensemble", False, encode(test), kernel_map)
+    assert np.allclose(
+        twice.decision_function(banking["test_x"]), twice.svm_.decision_function(features), atol=1e-4
+    )
     without = IntentClassifier(model="ensemble", kernel_components=0, calibration_cv=0).fit(x, y)
     assert without.kernel_coef_ is None and without.predict(banking["test_x"][:5]).shape == (5,)
 
@@ -140,3 +151,41 @@ def test_model_saved_before_block_prediction_still_predicts(banking, banking_tfi
     assert np.allclose(
         old.decision_function(banking["test_x"]), banking_tfidf.decision_function(banking["test_x"])
     )
+
+
+def test_kernel_map_has_the_inner_products_of_sklearn_nystroem():
+    """Same landmarks as scikit-learn's Nystroem with the same seed, same Gram matrix, only rotated."""
+    from sklearn.kernel_approximation import Nystroem
+
+    from crmlens.support.intents import _KernelMap
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(300, 16))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    ours = _KernelMap(gamma=1.5, n_components=120, random_state=4).fit(emb[:200])
+    theirs = Nystroem(gamma=1.5, n_components=120, random_state=4).fit(emb[:200])
+    assert np.array_equal(ours.components_, theirs.components_)
+    new = emb[200:]
+    a, b = ours.transform(new), theirs.transform(new)
+    assert not np.allclose(a, b, atol=1e-3)  # another square root of the kernel matrix...
+    assert np.allclose(a @ a.T, b @ b.T, atol=1e-8)  # ...with the same inner products
+    assert np.allclose(ours.transform(emb[:200]) @ a.T, theirs.transform(emb[:200]) @ b.T, atol=1e-8)
+    # landmarks drawn twice make the kernel matrix singular: the factor of the distinct ones, and
+    # nearly repeated landmarks the eigenvalue root; the same inner products as scikit-learn's
+    twice = np.vstack([emb[:50], emb[:50]])
+    nearly = np.vstack([emb[:50], emb[:50] + 1e-9])
+    for landmarks, factor in ((twice, True), (nearly, False)):
+        dup = _KernelMap(gamma=1.5, n_components=100, random_state=0).fit(landmarks)
+        ref = Nystroem(gamma=1.5, n_components=100, random_state=0).fit(landmarks)
+        assert (dup.lower_ is not None) == factor
+        a, b = dup.transform(new), ref.transform(new)
+        assert np.allclose(a @ a.T, b @ b.T, atol=1e-6)
+
+
+def test_fits_side_by_side_give_the_same_model(banking):
+    x, y = banking["train_x"][::2], banking["train_y"][::2]
+    one = IntentClassifier(model="tfidf", n_jobs=1).fit(x, y)
+    two = IntentClassifier(model="tfidf", n_jobs=2).fit(x, y)
+    assert np.array_equal(one.oof_confidence_, two.oof_confidence_)
+    assert one.threshold_ == two.threshold_ and one.temperature_ == two.temperature_
+    assert np.array_equal(one.svm_.coef_, two.svm_.coef_)
