@@ -120,6 +120,7 @@ def test_bad_rows_quarantined_with_row_and_reason(tmp_path: Path) -> None:
     assert raw["ts"] == "2024-13-45"  # the raw row is kept as it came
     duplicate = json.loads(rows(engine, "SELECT raw FROM quarantine WHERE row_number = 1")[0]["raw"])
     assert duplicate["order_id"] == "A1" and duplicate["amount"] == 10  # a duplicate keeps its cleaned values
+    assert duplicate["_values"].startswith("cleaned")  # and says so
 
 
 @pytest.mark.parametrize("load_memory_limit", ["1GB", "100MB"])  # a tight limit still loads

@@ -41,13 +41,13 @@ def test_killed_load_leaves_warehouse_unchanged(tmp_path: Path) -> None:
     con = duckdb.connect()
     con.execute(
         f"COPY (SELECT 'B' || i AS order_id, 'c' || (i % 1000) AS customer_key, '2024-01-02 10:00:00' AS ts, "
-        f"i % 100 AS amount FROM range(3000000) t(i)) TO '{tmp_path / 'big.csv'}' (HEADER)"
+        f"i % 100 AS amount FROM range(6000000) t(i)) TO '{tmp_path / 'big.csv'}' (HEADER)"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(tmp_path)], stdout=subprocess.PIPE, text=True
     )
     assert process.stdout.readline().strip() == "started"
-    time.sleep(3)  # well inside the load of three million rows
+    time.sleep(3)  # well inside the load of six million rows (about 8 s on a quiet 2-core machine)
     assert process.poll() is None, "the load finished before it could be killed; make the file bigger"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

@@ -9,6 +9,7 @@ Re-loading a file already loaded changes nothing.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +38,8 @@ from crmlens.schema import DERIVED_DDL, LOAD_ORDER, TABLES, Table
 
 # Reference checks: a value must exist in another table (when that table has rows).
 REFERENCES = {("orders", "product_id"): ("products", "product_id")}
+# How a quarantined duplicate's row says its values are not the text as it came.
+CLEANED_NOTE = "cleaned (times in UTC): this duplicate passed every check"
 
 
 @dataclass(frozen=True)
@@ -412,8 +415,9 @@ class Loader:
         """Within one input, the last row of a key wins; earlier ones go to quarantine, saying why.
 
         Duplicated keys are found by a grouping first: most inputs have none, and then the costly
-        window over every row is skipped. A duplicate passed every rule, so the row it leaves in
-        quarantine is its cleaned values under the source headers, with its unmapped columns.
+        window over every row is skipped. A duplicate passed every rule and staging keeps no raw
+        text of passing rows, so the row it leaves in quarantine is its cleaned values under the
+        source headers, with its unmapped columns, marked as such (``_values``).
         """
         con = self.engine.con
         keys = ", ".join(q(k) for k in key)
@@ -433,7 +437,8 @@ class Loader:
                 SELECT __rid, raw, CASE WHEN h = last_h THEN 'exact duplicate of row ' || last_rn
                     ELSE 'same key ({", ".join(key)}) as row ' || last_rn || ', which replaces it' END AS why
                 FROM (SELECT v.__rid, v.__rn, hash({cols}) AS h,
-                        json_merge_patch(to_json({{{as_written}}}), coalesce({self._staged_attributes("v")}, '{{}}')) AS raw,
+                        json_merge_patch(to_json({{{as_written}}}), coalesce({self._staged_attributes("v")}, '{{}}'),
+                            {lit(json.dumps({"_values": CLEANED_NOTE}))}) AS raw,
                         first_value(hash({cols})) OVER w AS last_h, first_value(v.__rn) OVER w AS last_rn
                       FROM __staged v JOIN __dups d ON {same_key} WHERE v.__verdict IS NULL
                       WINDOW w AS (PARTITION BY {partition} ORDER BY v.__rn DESC))
