@@ -289,9 +289,8 @@ class Loader:
         rejects = self._rejects(spec)
         if rejects:
             self._check_encoding(source, spec)
-        derived = (
-            table.name == "orders" and "line_no" not in columns
-        )  # numbered in file order within an order
+        # Orders without line numbers get them from the file's order within each order.
+        derived = table.name == "orders" and "line_no" not in columns
         self._number_rows(rejects, derived)
         dedup_key = [k for k in table.key if k != "source"]
         if derived or not set(dedup_key) <= set(columns):
