@@ -93,6 +93,8 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         Threads for training: the final model and the ``calibration_cv`` fold models are independent
         fits and run side by side, at most one per thread (-1: one per CPU core; None or 1: one after
         the other). The result does not depend on it; memory grows with each fit running at once.
+    tol : float
+        Stopping tolerance of the linear SVM's solver.
 
     Examples
     --------
