@@ -300,3 +300,22 @@ def test_pseudonymised_at_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert not {"k1", "张伟", "zw@example.com", "+8613800138000"} & set(customer.values())
     (order,) = rows(engine, "SELECT customer_key FROM orders")
     assert order["customer_key"] == customer["customer_key"]  # tokens still join
+
+
+def test_a_later_row_with_the_same_key_replaces_an_earlier_one(tmp_path: Path) -> None:
+    write(
+        tmp_path / "orders.csv",
+        "order_id,line_no,customer_key,ts,amount,note\n"
+        "A1,1,c1,2024-01-02,10,first\n"  # row 1: replaced by row 3
+        "A2,1,c2,2024-01-02,20,\n"
+        "A1,1,c1,2024-01-03,12,corrected\n",
+    )
+    engine, (result,) = load(tmp_path, [ORDERS])
+    assert result.rows_loaded == 2 and result.rows_quarantined == 1
+    assert rows(engine, "SELECT amount FROM orders WHERE order_id = 'A1'") == [{"amount": 12}]
+    (bad,) = rows(engine, "SELECT row_number, reason, raw FROM quarantine")
+    assert (
+        bad["row_number"] == 1 and "same key (order_id, line_no) as row 3, which replaces it" in bad["reason"]
+    )
+    raw = json.loads(bad["raw"])
+    assert raw["amount"] == 10 and raw["note"] == "first"  # its values and unmapped columns are kept
