@@ -189,3 +189,13 @@ def test_fits_side_by_side_give_the_same_model(banking):
     assert np.array_equal(one.oof_confidence_, two.oof_confidence_)
     assert one.threshold_ == two.threshold_ and one.temperature_ == two.temperature_
     assert np.array_equal(one.svm_.coef_, two.svm_.coef_)
+
+
+def test_dense_block_as_csr_keeps_every_value_in_float64():
+    from crmlens.support.intents import _dense_csr
+
+    block = np.array([[0.5, 0.0, -1.25], [3.0, 2.0, 0.0]], dtype=np.float32)
+    matrix = _dense_csr(block)
+    assert matrix.dtype == np.float64 and matrix.shape == (2, 3)
+    assert np.array_equal(matrix.toarray(), block.astype(np.float64))
+    assert matrix.nnz == 6  # zeros are stored entries: every row has the same layout

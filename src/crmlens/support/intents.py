@@ -230,6 +230,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         if fold_fits:
             oof = np.zeros((len(texts), classes.size), dtype=np.float64)
             for (_, test), (_, _, svm, margins) in zip(splits[1:], fold_fits, strict=True):
+                assert test is not None  # folds always have a test part
                 cols = np.searchsorted(classes, svm.classes_)
                 oof[np.ix_(test, cols)] = margins
             truth = np.searchsorted(classes, labels)
