@@ -389,10 +389,10 @@ class _KernelMap:
     scikit-learn's only by a rotation, which a linear SVM (L2 penalty, dual solver working on inner
     products) cannot see. Scikit-learn takes the symmetric root of ``K_LL^+`` from a full SVD; here
     the Cholesky factor ``K_LL = C C^T`` gives ``normalization_ = C^-1`` at a fraction of the cost
-    (4,000 BANKING77 landmarks: about 2 s instead of 18-60 s). A landmark drawn twice (the same
-    text twice in the data) adds nothing to ``k(x, L) K_LL^+ k(L, y)``, so repeats get zero
-    coordinates and the factor is taken over distinct landmarks; if those are still (nearly)
-    linearly dependent, the eigenvalue root with scikit-learn's clipping is used instead.
+    (4,000 BANKING77 landmarks on a 2-core machine: about 3 s instead of 18-61 s). A landmark drawn
+    twice (the same text twice in the data) adds nothing to ``k(x, L) K_LL^+ k(L, y)``, so repeats
+    get zero coordinates and the factor is taken over distinct landmarks; if those are still
+    (nearly) linearly dependent, the eigenvalue root with scikit-learn's clipping is used instead.
     """
 
     def __init__(self, gamma: float, n_components: int, random_state: int) -> None:
