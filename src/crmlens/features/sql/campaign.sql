@@ -5,10 +5,10 @@
 -- Campaign history: how often the customer was contacted and responded.
 SELECT
     customer_id,
-    sum(CASE WHEN treatment = 1 THEN 1 ELSE 0 END) AS campaign_contacts,
-    sum(CASE WHEN treatment = 1 AND responded = 1 THEN 1 ELSE 0 END) AS campaign_responses,
-    sum(CASE WHEN treatment = 1 AND responded = 1 THEN 1 ELSE 0 END)
-        / nullif(sum(CASE WHEN treatment = 1 THEN 1 ELSE 0 END), 0) AS campaign_response_rate
+    count(CASE WHEN treatment = 1 THEN 1 END) AS campaign_contacts,
+    count(CASE WHEN treatment = 1 AND responded = 1 THEN 1 END) AS campaign_responses,
+    count(CASE WHEN treatment = 1 AND responded = 1 THEN 1 END)
+        / nullif(count(CASE WHEN treatment = 1 THEN 1 END), 0) AS campaign_response_rate
 FROM campaign_contacts
 WHERE ts < {as_of} AND customer_id IS NOT NULL
 GROUP BY customer_id

@@ -8,7 +8,7 @@ SELECT
     count(*) AS reviews_total,
     avg(rating) AS rating_mean,
     min(rating) AS rating_min,
-    sum(CASE WHEN rating <= 2 THEN 1 ELSE 0 END) AS low_ratings
+    count(CASE WHEN rating <= 2 THEN 1 END) AS low_ratings
 FROM feedback
 WHERE ts < {as_of} AND customer_id IS NOT NULL
 GROUP BY customer_id

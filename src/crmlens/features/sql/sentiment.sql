@@ -23,7 +23,7 @@ SELECT
     avg(sentiment_score) AS sentiment_mean,
     max(CASE WHEN recency = 1 THEN sentiment_score END) AS sentiment_last,
     count(CASE WHEN sentiment_label = 'negative' THEN 1 END) / count(*) AS sentiment_negative_share,
-    sum(CASE WHEN sentiment_label = 'negative' AND ts >= {as_of} - INTERVAL 90 DAY THEN 1 ELSE 0 END) AS sentiment_negative_90d,
+    count(CASE WHEN sentiment_label = 'negative' AND ts >= {as_of} - INTERVAL 90 DAY THEN 1 END) AS sentiment_negative_90d,
     avg(CASE WHEN source_table = 'feedback' THEN sentiment_score END) AS review_sentiment_mean,
     avg(CASE WHEN source_table = 'tickets' THEN sentiment_score END) AS ticket_sentiment_mean
 FROM texts

@@ -6,10 +6,10 @@
 SELECT
     customer_id,
     count(*) AS tickets_total,
-    sum(CASE WHEN ts >= {as_of} - INTERVAL 90 DAY THEN 1 ELSE 0 END) AS tickets_90d,
-    sum(CASE WHEN resolved_at IS NULL OR resolved_at >= {as_of} THEN 1 ELSE 0 END) AS tickets_open,
+    count(CASE WHEN ts >= {as_of} - INTERVAL 90 DAY THEN 1 END) AS tickets_90d,
+    count(CASE WHEN resolved_at IS NULL OR resolved_at >= {as_of} THEN 1 END) AS tickets_open,
     avg(CASE WHEN resolved_at < {as_of} THEN (epoch(resolved_at) - epoch(ts)) / CAST(3600 AS DOUBLE) END) AS resolution_hours_mean,
-    sum(CASE WHEN priority IN ('urgent', 'high') THEN 1 ELSE 0 END) AS escalations
+    count(CASE WHEN priority IN ('urgent', 'high') THEN 1 END) AS escalations
 FROM tickets
 WHERE ts < {as_of} AND customer_id IS NOT NULL
 GROUP BY customer_id

@@ -17,8 +17,8 @@ WITH sessions AS (
 counts AS (
     SELECT
         customer_id,
-        sum(CASE WHEN event_type = 'view' AND ts >= {as_of} - INTERVAL 30 DAY THEN 1 ELSE 0 END) AS views_30d,
-        sum(CASE WHEN event_type = 'cart' AND ts >= {as_of} - INTERVAL 30 DAY THEN 1 ELSE 0 END) AS cart_adds_30d,
+        count(CASE WHEN event_type = 'view' AND ts >= {as_of} - INTERVAL 30 DAY THEN 1 END) AS views_30d,
+        count(CASE WHEN event_type = 'cart' AND ts >= {as_of} - INTERVAL 30 DAY THEN 1 END) AS cart_adds_30d,
         count(*) AS events_total,
         date_diff('day', CAST(max(ts) AS DATE), CAST({as_of} AS DATE)) AS days_since_last_visit
     FROM events
@@ -38,10 +38,10 @@ FROM counts AS c
 LEFT JOIN (
     SELECT
         customer_id,
-        sum(CASE WHEN started >= {as_of} - INTERVAL 30 DAY THEN 1 ELSE 0 END) AS sessions_30d,
-        sum(CASE WHEN started < {as_of} - INTERVAL 30 DAY AND started >= {as_of} - INTERVAL 60 DAY THEN 1 ELSE 0 END)
+        count(CASE WHEN started >= {as_of} - INTERVAL 30 DAY THEN 1 END) AS sessions_30d,
+        count(CASE WHEN started < {as_of} - INTERVAL 30 DAY AND started >= {as_of} - INTERVAL 60 DAY THEN 1 END)
             AS sessions_prev_30d,
-        sum(CASE WHEN started >= {as_of} - INTERVAL 90 DAY AND carted = 1 AND bought = 0 THEN 1 ELSE 0 END)
+        count(CASE WHEN started >= {as_of} - INTERVAL 90 DAY AND carted = 1 AND bought = 0 THEN 1 END)
             AS abandoned_carts_90d
     FROM sessions
     GROUP BY customer_id
