@@ -63,6 +63,12 @@ def measure(interval: float = 0.02) -> Iterator[Measurement]:
         result.peak_mem_mb = (peak[0] - base) / 2**20
 
 
+def fastest(runs: list[Measurement]) -> Measurement:
+    """Repeated runs of one candidate as one: the fastest run's time and the largest run's memory
+    (later runs in a process reuse memory the first one took)."""
+    return Measurement(seconds=min(m.seconds for m in runs), peak_mem_mb=max(m.peak_mem_mb for m in runs))
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, Measurement]:
     with measure() as m:
         value = fn()
