@@ -319,3 +319,34 @@ def test_a_later_row_with_the_same_key_replaces_an_earlier_one(tmp_path: Path) -
     )
     raw = json.loads(bad["raw"])
     assert raw["amount"] == 10 and raw["note"] == "first"  # its values and unmapped columns are kept
+
+
+@pytest.mark.parametrize("n_ragged", [3, 70])  # a few shift row numbers inline, many by a join
+def test_row_numbers_skip_every_ragged_line(tmp_path: Path, n_ragged: int) -> None:
+    ragged = set(range(5, 5 + 2 * n_ragged, 2))  # every other row from row 5 is malformed
+    lines = ["order_id,customer_key,ts,amount"]
+    for i in range(1, 400):
+        lines.append(f"O{i},c" if i in ragged else f"O{i},c{i},2024-02-03,{i}")
+    write(tmp_path / "orders.csv", "\n".join(lines) + "\n")
+    engine, (result,) = load(tmp_path, [ORDERS])
+    assert result.rows_in == 399 and result.rows_quarantined == n_ragged
+    numbers = {
+        r["order_id"]: r["row_number"] for r in rows(engine, "SELECT order_id, row_number FROM orders")
+    }
+    assert all(numbers[f"O{i}"] == i for i in range(1, 400) if i not in ragged)
+    assert {r["row_number"] for r in rows(engine, "SELECT row_number FROM quarantine")} == ragged
+
+
+def test_derived_line_numbers_follow_the_file_past_a_ragged_line(tmp_path: Path) -> None:
+    write(
+        tmp_path / "orders.csv",
+        "order_id,customer_key,ts,amount\nA1,c1,2024-01-02,1\nA1,c\nA1,c1,2024-01-02,2\nA2,c2,2024-01-02,3\n",
+    )
+    engine, (result,) = load(tmp_path, [ORDERS])
+    assert result.rows_loaded == 3 and result.rows_quarantined == 1
+    got = rows(engine, "SELECT order_id, line_no, row_number, amount FROM orders ORDER BY row_number")
+    assert [(r["order_id"], r["line_no"], r["row_number"], r["amount"]) for r in got] == [
+        ("A1", 1, 1, 1),
+        ("A1", 2, 3, 2),
+        ("A2", 1, 4, 3),
+    ]

@@ -38,6 +38,8 @@ from crmlens.schema import DERIVED_DDL, LOAD_ORDER, TABLES, Table
 
 # Reference checks: a value must exist in another table (when that table has rows).
 REFERENCES = {("orders", "product_id"): ("products", "product_id")}
+# Up to this many lines rejected by the CSV reader shift row numbers inline; more are joined.
+INLINE_REJECTS = 64
 # How a quarantined duplicate's row says its values are not the text as it came.
 CLEANED_NOTE = "cleaned (times in UTC): this duplicate passed every check"
 
@@ -302,29 +304,47 @@ class Loader:
     def _number_rows(self, rejects: bool, derived_line_no: bool) -> None:
         """Make the ``__staged`` view: ``__clean`` with each row's number in the input (``__rn``).
 
-        ``__clean`` keeps the input's order, so a row's number is its position, shifted past any
-        lines the CSV reader rejected; deriving order line numbers stores the numbers (rare paths).
+        ``__clean`` keeps the input's order, so a row's number is its position, shifted past the
+        lines the CSV reader rejected before it. A few rejected lines shift it by an inline sum; many,
+        or order line numbers to derive, store the numbers in a copy of the rows (rare paths).
         """
         con = self.engine.con
         first_rowid = con.execute("SELECT coalesce(min(rowid), 0) FROM __clean").fetchone()[0]
-        position = f"c.rowid - {first_rowid} + 1" + (" + coalesce(rj.k, 0)" if rejects else "")
-        if rejects or derived_line_no:
-            line_no = (
-                ", row_number() OVER (PARTITION BY order_id ORDER BY __rn)::INTEGER AS line_no"
-                if derived_line_no
-                else ""
-            )
+        offset = f"(c.rowid - {first_rowid})"
+        # Reject j (in line order, from 0) sits after d_j = line_j - 2 - j good rows; good row i
+        # comes after #{j: d_j <= i} rejected lines.
+        lines = (
+            [r[0] for r in con.execute("SELECT DISTINCT line FROM __rejects ORDER BY 1").fetchall()]
+            if rejects
+            else []
+        )
+        if len(lines) <= INLINE_REJECTS and not derived_line_no:
+            shifts = "".join(f" + ({offset} >= {line - 2 - j})::BIGINT" for j, line in enumerate(lines))
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE __numbered AS SELECT *{line_no}
-                FROM (SELECT c.*, {position} AS __rn FROM __clean c {self._row_join(rejects, first_rowid)})"""
+                f"CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid, {offset} + 1{shifts} AS __rn "
+                "FROM __clean c"
             )
-            con.execute("DROP TABLE __clean")
-            con.execute("ALTER TABLE __numbered RENAME TO __clean")
-            con.execute("CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid FROM __clean")
-        else:
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid, {position} AS __rn FROM __clean c"
+            return
+        line_no = (
+            ", row_number() OVER (PARTITION BY order_id ORDER BY __rn)::INTEGER AS line_no"
+            if derived_line_no
+            else ""
+        )
+        shift, join = "", ""
+        if rejects:
+            shift = " + coalesce(rj.k, 0)"
+            join = (
+                "ASOF LEFT JOIN (SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS d, "
+                "row_number() OVER (ORDER BY line) AS k FROM (SELECT DISTINCT line FROM __rejects)) rj "
+                f"ON {offset} >= rj.d"
             )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE __numbered AS SELECT *{line_no}
+            FROM (SELECT c.*, {offset} + 1{shift} AS __rn FROM __clean c {join})"""
+        )
+        con.execute("DROP TABLE __clean")
+        con.execute("ALTER TABLE __numbered RENAME TO __clean")
+        con.execute("CREATE OR REPLACE TEMP VIEW __staged AS SELECT *, rowid AS __rid FROM __clean")
 
     def _publish(
         self, source: SourceConfig, spec: files.ReadSpec, table: Table, result: LoadResult, staged: Staged
@@ -382,17 +402,6 @@ class Loader:
                 f"{spec.label}: not valid {spec.encoding} text ({bad} of {total} lines); set 'encoding' "
                 "(e.g. gb18030, big5, latin-1) or 'auto'",
             )
-
-    @staticmethod
-    def _row_join(rejects: bool, first_rowid: int) -> str:
-        if not rejects:
-            return ""
-        # Reject j (in line order) sits after d_j = line_j - 2 - j good rows; good row i has k = #{j: d_j <= i}.
-        return (
-            "ASOF LEFT JOIN (SELECT line - 2 - (row_number() OVER (ORDER BY line) - 1) AS d, "
-            "row_number() OVER (ORDER BY line) AS k FROM (SELECT DISTINCT line FROM __rejects)) rj "
-            f"ON c.rowid - {first_rowid} >= rj.d"
-        )
 
     @staticmethod
     def _attributes(unmapped: list[str], softs: list[str]) -> str:
