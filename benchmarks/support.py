@@ -14,22 +14,17 @@ of the training part and scored on the same holdout, to show how accuracy grows 
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 
 import numpy as np
 import pandas as pd
-import psutil
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import cross_val_predict, train_test_split
 from sklearn.pipeline import make_pipeline, make_union
 
-from crmlens.benchmarking import BenchOptions, Measurement, measure
+from crmlens.benchmarking import BenchOptions, measure
 from crmlens.datasets.shared import shared_file
 from crmlens.support import FaqIndex, IntentClassifier, evaluate_faq, evaluate_intents
 from crmlens.support.embeddings import encode, neural_available
@@ -75,42 +70,6 @@ def _anchor_logreg(train_x, train_y, test_x, test_y, seed: int, with_oof: bool) 
         threshold = threshold_for_precision(oof.max(axis=1), oof_ok, TARGET)[0]
         out["automation_rate"], out["automated_precision"] = automation_at_precision(conf, correct, threshold)
     return out
-
-
-@contextmanager
-def _measure_tree(interval: float = 0.05) -> Iterator[Measurement]:
-    """Like ``measure``, but the peak counts the worker processes too: the intent model trains its
-    fold models in processes beside this one. Peak: the summed resident memory of this process and
-    its children, less this process's memory at the start (idle workers left from an earlier fit
-    count, so it errs high)."""
-    process = psutil.Process(os.getpid())
-    base = process.memory_info().rss
-    peak = [base]
-    stop = threading.Event()
-
-    def total() -> int:
-        rss = process.memory_info().rss
-        for child in process.children(recursive=True):
-            with suppress(psutil.Error):
-                rss += child.memory_info().rss
-        return rss
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], total())
-            stop.wait(interval)
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    result = Measurement()
-    start = time.perf_counter()
-    try:
-        yield result
-    finally:
-        result.seconds = time.perf_counter() - start
-        stop.set()
-        watcher.join()
-        result.peak_mem_mb = (max(peak[0], total()) - base) / 2**20
 
 
 def _latency(predict, texts) -> float:  # noqa: ANN001
@@ -175,7 +134,7 @@ def run(options: BenchOptions) -> dict:
     runs = runs or [("tfidf", variants["tfidf"], train)]
     runs.append((chosen, variants[chosen], half))
     for kind, params, rows in runs:
-        with _measure_tree() as m:
+        with measure(children=True) as m:  # the fold models train in worker processes
             model = IntentClassifier(**params, target_precision=TARGET, random_state=options.seed)
             model.fit(texts[rows], labels[rows])
         metrics, _ = evaluate_intents(model, texts[test], labels[test])

@@ -12,3 +12,13 @@ def test_measure_times_and_sees_memory_grow() -> None:
         block = bytearray(64 * 2**20)
         block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
     assert m.seconds > 0 and m.peak_mem_mb >= 32
+
+
+def test_measure_can_count_child_processes() -> None:
+    import subprocess
+    import sys
+
+    script = "b = bytearray(96 * 2**20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(0.6)"
+    with measure(children=True) as m:
+        subprocess.run([sys.executable, "-c", script], check=True)
+    assert m.peak_mem_mb >= 48  # the child's memory is counted

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,16 +37,28 @@ class Measurement:
 
 
 @contextmanager
-def measure(interval: float = 0.02) -> Iterator[Measurement]:
-    """Wall time and peak resident memory growth (MB) of the block, sampled in a thread."""
+def measure(interval: float = 0.02, children: bool = False) -> Iterator[Measurement]:
+    """Wall time and peak resident memory growth (MB) of the block, sampled in a thread.
+
+    ``children`` adds the resident memory of this process's child processes (workers that train
+    beside it); idle workers left from earlier count too, so it errs high.
+    """
     process = psutil.Process(os.getpid())
+
+    def resident() -> int:
+        rss = process.memory_info().rss
+        for child in process.children(recursive=True) if children else ():
+            with suppress(psutil.Error):
+                rss += child.memory_info().rss
+        return rss
+
     base = process.memory_info().rss
     peak = [base]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
+            peak[0] = max(peak[0], resident())
             stop.wait(interval)
 
     watcher = threading.Thread(target=sample, daemon=True)
@@ -59,7 +71,7 @@ def measure(interval: float = 0.02) -> Iterator[Measurement]:
         result.seconds = time.perf_counter() - start
         stop.set()
         watcher.join()
-        peak[0] = max(peak[0], process.memory_info().rss)
+        peak[0] = max(peak[0], resident())
         result.peak_mem_mb = (peak[0] - base) / 2**20
 
 

@@ -64,6 +64,10 @@ def _timed(steps: dict[str, float], name: str) -> Iterator[None]:
         steps[name] = round(steps.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
+def _unreadable(source: SourceConfig, spec: files.ReadSpec, exc: duckdb.Error) -> SourceError:
+    return SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}")
+
+
 @dataclass
 class LoadResult:
     source: str
@@ -202,7 +206,7 @@ class Loader:
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {spec.sql}").fetchall()
         except duckdb.Error as exc:
-            raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
+            raise _unreadable(source, spec, exc) from None
         headers = [row[0] for row in described if row[0] != sql.WATERMARK_COLUMN]
         watermark = ", r." + sql.WATERMARK_COLUMN if len(headers) < len(described) else ""
         mapping, problems = resolve(headers, source.columns, table)
@@ -256,18 +260,18 @@ class Loader:
         )
         # A rejected row's verdict: its reasons, the first failing column and the raw row as it came.
         # Most rows pass every test: a cheap all-NULL check spares them that work and leaves NULL.
-        verdict = (
-            " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
-            + " THEN NULL ELSE json_object('reason', concat_ws('; ', "
-            + ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
-            + "), 'column', coalesce("
-            + ", ".join(
+        verdict = "NULL::JSON"
+        if failures:
+            passed = " AND ".join(f"f.{q('__f_' + n)} IS NULL" for n, _ in failures)
+            reasons = ", ".join(f"f.{q('__f_' + n)}" for n, _ in failures)
+            first = ", ".join(
                 f"CASE WHEN f.{q('__f_' + n)} IS NOT NULL THEN {lit(n.removesuffix('_ref'))} END"
                 for n, _ in failures
             )
-            + "), 'raw', to_json(f.__row)) END"
-        )
-        verdict = f"CASE WHEN {verdict}" if failures else "NULL::JSON"
+            verdict = (
+                f"CASE WHEN {passed} THEN NULL ELSE json_object('reason', concat_ws('; ', {reasons}), "
+                f"'column', coalesce({first}), 'raw', to_json(f.__row)) END"
+            )
         attributes = self._attributes(mapping.unmapped, [n for n, _ in softs])
         attributes = f", {attributes} AS attributes" if attributes else ""  # not stored when always NULL
         for stale in ("__reject_errors", "__reject_scans"):  # each read keeps only its own rejects
@@ -285,7 +289,7 @@ class Loader:
                                             FROM (SELECT * FROM {spec.sql}) r) l0) l1) v) f"""
                 )
         except duckdb.Error as exc:
-            raise SourceError(source.name, f"{spec.label}: cannot read: {str(exc).splitlines()[0]}") from None
+            raise _unreadable(source, spec, exc) from None
         if not checks:
             con.execute("ALTER TABLE __clean DROP COLUMN __none")
         rejects = self._rejects(spec)
