@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -74,11 +75,12 @@ def test_errors_name_the_column(labelled_csv: Path) -> None:
 @pytest.mark.neural
 def test_train_ensemble_then_predict_with_it(labelled_csv: Path, tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers", reason="the [neural] extra is not installed")
-    model = tmp_path / "vote.npz"
+    model = tmp_path / "stack.npz"
     trained = _json(["sentiment", "train", str(labelled_csv), "--text-col", "text", "--label-col",
                      "airline_sentiment", "--kind", "ensemble", "--model", str(model), "--cv", "0", "--json"])  # fmt: skip
-    assert trained["kind"] == "ensemble" and set(trained["weights"]) == {"tfidf", "minilm"}
-    assert sum(trained["weights"].values()) == pytest.approx(1.0)
+    assert trained["kind"] == "ensemble" and set(trained["members"]) == {"tfidf", "minilm"}
+    for member in trained["members"].values():  # 3 classes: one coefficient per class and member class
+        assert 0.3 < member["inner_accuracy"] <= 1.0 and np.shape(member["coefficients"]) == (3, 3)
     out = tmp_path / "scored.csv"
     _json(["sentiment", "predict", str(labelled_csv), "--text-col", "text", "--model", str(model),
            "--out", str(out), "--top-k", "0", "--json"])  # fmt: skip

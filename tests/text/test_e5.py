@@ -10,7 +10,7 @@ import pytest
 from crmlens.exceptions import MissingExtraError
 from crmlens.text import e5 as e5_module
 from crmlens.text.e5 import E5Sentiment, e5_available, embed_e5
-from crmlens.text.ensemble import SoftVoteSentiment
+from crmlens.text.ensemble import StackedSentiment
 from crmlens.text.sentiment import SentimentClassifier
 from crmlens.text.training import ensemble_member
 
@@ -58,18 +58,21 @@ def test_head_learns_chooses_c_inside_and_caches(fake: FakeEncoder) -> None:
 
 def test_saved_in_an_ensemble_and_reloaded(fake: FakeEncoder, tmp_path: Path) -> None:
     texts, labels = (POS + NEG) * 5, (["positive"] * 4 + ["negative"] * 4) * 5
-    vote = SoftVoteSentiment(
-        [("tfidf", SentimentClassifier(min_df=1, word_ngram=None)), ("e5", E5Sentiment(C=10.0))], steps=2
+    stack = StackedSentiment(
+        [("tfidf", SentimentClassifier(min_df=1, word_ngram=None)), ("e5", E5Sentiment(C=10.0))], folds=2
     ).fit(texts, labels)
-    path = vote.save(tmp_path / "zh.npz")
-    again = SoftVoteSentiment.load(path)
-    assert np.allclose(again.predict_proba(POS + NEG), vote.predict_proba(POS + NEG), atol=1e-5)
+    path = stack.save(tmp_path / "zh.npz")
+    again = StackedSentiment.load(path)
+    assert np.allclose(again.predict_proba(POS + NEG), stack.predict_proba(POS + NEG), atol=1e-5)
 
 
-def test_member_choice() -> None:
+def test_member_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ensemble_member("en", neural="auto")[0] == "minilm"
+    assert ensemble_member("zh", neural="cnn")[0] == "char_cnn"
     assert ensemble_member("zh", neural="e5")[0] == "e5"
-    assert ensemble_member("zh", neural="auto")[0] == "char_cnn"  # e5 only when asked for
+    assert ensemble_member("zh", neural="auto")[0] == ("e5" if e5_available() else "char_cnn")
+    monkeypatch.setattr(e5_module, "e5_available", lambda: False)  # an install without [multilingual]
+    assert ensemble_member("zh", neural="auto")[0] == "char_cnn"
 
 
 def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ The warehouse calls :func:`annotate` on ``feedback`` / ``tickets`` and :func:`se
 for ``customer_360``; file mode is ``crmlens sentiment ...`` and ``crmlens text ...``.
 """
 
-from crmlens.text.ensemble import SoftVoteSentiment
+from crmlens.text.ensemble import StackedSentiment
 from crmlens.text.keywords import (
     ASPECT_TERMS,
     aspect_sentiment,
@@ -31,7 +31,7 @@ __all__ = [
     "LABELS",
     "MultilingualSentiment",
     "SentimentClassifier",
-    "SoftVoteSentiment",
+    "StackedSentiment",
     "TopicModel",
     "Topics",
     "add_user_words",

@@ -335,10 +335,10 @@ def load_model(path: str | Path) -> Any:
         kind = header.get("format")
     if kind == _FORMAT:
         return SentimentClassifier.load(path)
-    from crmlens.text.ensemble import ENSEMBLE_FORMAT, SoftVoteSentiment
+    from crmlens.text.ensemble import ENSEMBLE_FORMAT, StackedSentiment
 
     if kind == ENSEMBLE_FORMAT:
-        return SoftVoteSentiment.load(path)
+        return StackedSentiment.load(path)
     raise ConfigError(f"{path}: not a crmlens sentiment model (format {kind!r})")
 
 
