@@ -158,3 +158,14 @@ def test_save_load_round_trip_keeps_the_stacker_and_probabilities(tmp_path) -> N
         StackedSentiment([("a", _Fixed()), ("b", _Fixed(oracle=True))]).fit(TEXTS, LABELS).save(
             tmp_path / "y"
         )
+
+
+def test_an_ensemble_saved_by_the_earlier_soft_vote_asks_to_be_retrained(tmp_path) -> None:
+    from crmlens.text.sentiment import write_npz
+
+    old = write_npz(tmp_path / "old", {"weights": np.ones(2)}, {"format": "crmlens-sentiment-ensemble/1"})
+    with pytest.raises(ConfigError, match="retrain it"):
+        load_model(old)
+    unknown = write_npz(tmp_path / "other", {"x": np.ones(1)}, {"format": "something-else/3"})
+    with pytest.raises(ConfigError, match="not a crmlens sentiment model"):
+        load_model(unknown)

@@ -339,6 +339,11 @@ def load_model(path: str | Path) -> Any:
 
     if kind == ENSEMBLE_FORMAT:
         return StackedSentiment.load(path)
+    if kind == "crmlens-sentiment-ensemble/1":
+        raise ConfigError(
+            f"{path}: a soft-vote ensemble from an earlier crmlens, which now stacks its members; "
+            "retrain it with `crmlens sentiment train FILE --kind ensemble`"
+        )
     raise ConfigError(f"{path}: not a crmlens sentiment model (format {kind!r})")
 
 
