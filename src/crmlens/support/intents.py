@@ -184,7 +184,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
         return sp.hstack(blocks, format="csr")
 
     def _svm(self) -> LinearSVC:
-        return LinearSVC(C=self.C, tol=getattr(self, "tol", 1e-4), random_state=self.random_state)
+        return LinearSVC(C=self.C, tol=self.tol, random_state=self.random_state)
 
     @staticmethod
     def _margins(svm: LinearSVC, Z: sp.csr_matrix) -> np.ndarray:
